@@ -1,0 +1,462 @@
+//! Diagnosis: from settings and a probe response to an ordered list of findings.
+//!
+//! This is what `qonto doctor` prints. [`check_settings`] runs the local checks (credential
+//! format, environment and hosts) before any request; [`diagnose_response`] reads the answer
+//! to the probe (`GET /v2/bank_accounts`). Both are pure.
+
+use http::{HeaderMap, StatusCode};
+
+use crate::classify::{Classification, ErrorKind, classify};
+use crate::credentials::{check_access_token, check_api_key};
+use crate::environment::{BaseUrl, Endpoints, EnvironmentError, EnvironmentKind};
+use crate::header::AuthMethod;
+
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+#[non_exhaustive]
+pub enum Severity {
+    /// The check passed.
+    Pass,
+    /// Worth knowing, not a problem.
+    Info,
+    /// Likely to cause trouble.
+    Warn,
+    /// Authentication cannot work until this is fixed.
+    Fail,
+}
+
+impl Severity {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Info => "info",
+            Self::Warn => "warn",
+            Self::Fail => "fail",
+        }
+    }
+}
+
+/// The family of a failing finding; the CLI maps each to its own exit code.
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
+#[non_exhaustive]
+pub enum Family {
+    /// Not a failure.
+    None,
+    /// The credential strings are malformed (caught before any request).
+    CredentialFormat,
+    /// Environment, hosts or other settings are inconsistent.
+    Configuration,
+    /// The server rejected the credentials (401/403).
+    Rejected,
+    /// The sandbox gate answered: staging token missing or wrong.
+    SandboxGate,
+    /// The request did not complete.
+    Network,
+    /// The server failed or throttled.
+    Server,
+}
+
+/// One line of a diagnosis.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Finding {
+    /// Stable snake_case code.
+    pub code: &'static str,
+    /// How bad it is.
+    pub severity: Severity,
+    /// The failure family (for exit codes).
+    pub family: Family,
+    /// What was found.
+    pub message: String,
+    /// What to do (empty for passes).
+    pub fix: String,
+    /// The trace id to give Qonto support, for findings about a response.
+    pub trace_id: Option<String>,
+}
+
+impl Finding {
+    fn new(
+        code: &'static str,
+        severity: Severity,
+        family: Family,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Self {
+            code,
+            severity,
+            family,
+            message: message.into(),
+            fix: fix.into(),
+            trace_id: None,
+        }
+    }
+
+    fn pass(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(code, Severity::Pass, Family::None, message, "")
+    }
+
+    /// A finding for a request that did not complete (connection refused, timeout, TLS).
+    pub fn network(description: &str) -> Self {
+        Self::new(
+            "network_error",
+            Severity::Fail,
+            Family::Network,
+            format!("the request did not complete: {description}"),
+            "check the base URL, your network and proxy, then retry",
+        )
+    }
+}
+
+/// The credential as the user gave it, unparsed, so each mistake can be reported.
+#[derive(Clone, Copy)]
+#[non_exhaustive]
+pub enum CredentialInput<'a> {
+    /// A `login:secret` API key string.
+    ApiKey(&'a str),
+    /// An OAuth access token string.
+    AccessToken(&'a str),
+    /// Stored OAuth tokens (already checked when stored).
+    StoredOAuth,
+    /// Nothing was configured.
+    Missing,
+}
+
+impl CredentialInput<'_> {
+    /// The authentication method, if any.
+    pub fn method(&self) -> Option<AuthMethod> {
+        match self {
+            Self::ApiKey(_) => Some(AuthMethod::ApiKey),
+            Self::AccessToken(_) | Self::StoredOAuth => Some(AuthMethod::OAuth),
+            Self::Missing => None,
+        }
+    }
+}
+
+/// The settings to check, as given (flags, environment, profile).
+#[derive(Clone, Copy)]
+pub struct Settings<'a> {
+    /// The selected environment.
+    pub kind: EnvironmentKind,
+    /// The staging token, if one was given (its value is only checked for shape).
+    pub staging_token_given: Option<&'a str>,
+    /// An API base URL override.
+    pub api_base: Option<&'a str>,
+    /// An OAuth base URL override.
+    pub oauth_base: Option<&'a str>,
+    /// The credential.
+    pub credential: CredentialInput<'a>,
+}
+
+impl std::fmt::Debug for Settings<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("kind", &self.kind)
+            .field(
+                "staging_token_given",
+                &self.staging_token_given.map(|_| "[redacted]"),
+            )
+            .field("api_base", &self.api_base)
+            .field("oauth_base", &self.oauth_base)
+            .field("credential", &self.credential)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for CredentialInput<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::ApiKey(_) => "ApiKey([redacted])",
+            Self::AccessToken(_) => "AccessToken([redacted])",
+            Self::StoredOAuth => "StoredOAuth",
+            Self::Missing => "Missing",
+        })
+    }
+}
+
+/// Runs the local checks, in order: credential format, then environment and hosts.
+pub fn check_settings(settings: &Settings<'_>) -> Vec<Finding> {
+    let mut findings = credential_findings(settings.credential);
+    findings.extend(environment_findings(settings));
+    findings
+}
+
+fn credential_findings(credential: CredentialInput<'_>) -> Vec<Finding> {
+    let fail = |code, message: String, fix: &str| {
+        Finding::new(code, Severity::Fail, Family::CredentialFormat, message, fix)
+    };
+    match credential {
+        CredentialInput::Missing => vec![fail(
+            "no_credentials",
+            "no credentials configured".into(),
+            "give an API key (`--api-key` or QONTO_API_KEY) or log in with `qonto auth login`",
+        )],
+        CredentialInput::StoredOAuth => vec![Finding::pass(
+            "oauth_tokens_stored",
+            "OAuth tokens are stored",
+        )],
+        CredentialInput::ApiKey(raw) => {
+            let problems = check_api_key(raw);
+            if problems.is_empty() {
+                return vec![Finding::pass(
+                    "api_key_format_ok",
+                    "the API key has the form `login:secret-key`",
+                )];
+            }
+            problems
+                .into_iter()
+                .map(|p| fail(p.code(), p.to_string(), "copy `login:secret-key` from the web app: Integrations and Partnerships > API key"))
+                .collect()
+        }
+        CredentialInput::AccessToken(raw) => {
+            let problems = check_access_token(raw);
+            if problems.is_empty() {
+                return vec![Finding::pass(
+                    "access_token_format_ok",
+                    "the access token has a plausible form",
+                )];
+            }
+            problems
+                .into_iter()
+                .map(|p| {
+                    fail(
+                        p.code(),
+                        p.to_string(),
+                        "give the `access_token` value of the token response, alone",
+                    )
+                })
+                .collect()
+        }
+    }
+}
+
+fn environment_findings(settings: &Settings<'_>) -> Vec<Finding> {
+    let config = |code, message: String, fix: &str| {
+        Finding::new(code, Severity::Fail, Family::Configuration, message, fix)
+    };
+    let mut findings = Vec::new();
+    match (settings.kind, settings.staging_token_given) {
+        (EnvironmentKind::Production, Some(_)) => findings.push(config(
+            "staging_token_in_production",
+            EnvironmentError::StagingTokenInProduction.to_string(),
+            "remove the staging token, or select `--env sandbox`",
+        )),
+        (EnvironmentKind::Sandbox, None) => findings.push(Finding::new(
+            "staging_token_missing",
+            Severity::Fail,
+            Family::SandboxGate,
+            EnvironmentError::MissingStagingToken.to_string(),
+            "set `--staging-token` or QONTO_STAGING_TOKEN",
+        )),
+        (EnvironmentKind::Sandbox, Some(token))
+            if token.trim().is_empty() || token.trim() != token =>
+        {
+            findings.push(Finding::new(
+                "staging_token_whitespace",
+                Severity::Fail,
+                Family::SandboxGate,
+                EnvironmentError::EmptyStagingToken.to_string(),
+                "copy the staging token again, without spaces or line breaks",
+            ));
+        }
+        _ => {}
+    }
+    let documented = Endpoints::documented(settings.kind);
+    let api = settings
+        .api_base
+        .map_or_else(|| Ok(documented.api().clone()), BaseUrl::parse);
+    let oauth = settings
+        .oauth_base
+        .map_or_else(|| Ok(documented.oauth().clone()), BaseUrl::parse);
+    match (api, oauth) {
+        (Ok(api), Ok(oauth)) => {
+            let endpoints = Endpoints::new(api.as_str(), oauth.as_str());
+            let other = endpoints
+                .ok()
+                .and_then(|e| e.documented_kind())
+                .filter(|k| *k != settings.kind);
+            if let Some(other) = other {
+                findings.push(config(
+                    "environment_host_mismatch",
+                    format!(
+                        "the {} environment is configured with the {other} hosts",
+                        settings.kind
+                    ),
+                    "select the environment the hosts belong to, or remove the base URL override",
+                ));
+            } else if settings.api_base.is_some() || settings.oauth_base.is_some() {
+                findings.push(Finding::new(
+                    "custom_base_url",
+                    Severity::Info,
+                    Family::None,
+                    format!("using custom base URLs: API {api}, OAuth {oauth}"),
+                    "",
+                ));
+            }
+        }
+        (Err(error), _) | (_, Err(error)) => {
+            findings.push(config(
+                "base_url_invalid",
+                error.to_string(),
+                "give an absolute https URL",
+            ));
+        }
+    }
+    if findings.iter().all(|f| f.severity < Severity::Warn) {
+        findings.push(Finding::pass(
+            "environment_ok",
+            format!("environment {} with consistent hosts", settings.kind),
+        ));
+    }
+    findings
+}
+
+/// Reads the probe's answer: one finding, with the fix and the trace id.
+pub fn diagnose_response(
+    method: Option<AuthMethod>,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Finding {
+    let error = match classify(status, headers, body) {
+        Classification::Success => {
+            return Finding::pass(
+                "probe_ok",
+                format!("GET /v2/bank_accounts answered {status} with JSON"),
+            );
+        }
+        Classification::Failure(error) => error,
+    };
+    let (severity, family) = match &error.kind {
+        ErrorKind::SandboxGate(_) => (Severity::Fail, Family::SandboxGate),
+        ErrorKind::Unauthorized | ErrorKind::Forbidden | ErrorKind::MissingScope => {
+            (Severity::Fail, Family::Rejected)
+        }
+        ErrorKind::RateLimited { .. } | ErrorKind::Server => (Severity::Fail, Family::Server),
+        _ => (Severity::Fail, Family::Configuration),
+    };
+    let mut message = error.kind.message();
+    if let Some(detail) = error.details.iter().find_map(|d| d.detail.as_deref()) {
+        message = format!("{message}: {detail}");
+    }
+    Finding {
+        code: error.kind.code(),
+        severity,
+        family,
+        message,
+        fix: error.kind.fix(method).to_owned(),
+        trace_id: error.trace_id,
+    }
+}
+
+/// The most severe failing family of a list of findings, if any.
+pub fn worst_family(findings: &[Finding]) -> Family {
+    findings
+        .iter()
+        .filter(|f| f.severity == Severity::Fail)
+        .map(|f| f.family)
+        .next()
+        .unwrap_or(Family::None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn settings(kind: EnvironmentKind, credential: CredentialInput<'static>) -> Settings<'static> {
+        Settings {
+            kind,
+            staging_token_given: None,
+            api_base: None,
+            oauth_base: None,
+            credential,
+        }
+    }
+
+    fn codes(findings: &[Finding]) -> Vec<&'static str> {
+        findings.iter().map(|f| f.code).collect()
+    }
+
+    #[test]
+    fn a_good_production_setup_passes() {
+        let s = settings(
+            EnvironmentKind::Production,
+            CredentialInput::ApiKey("org-1:abc"),
+        );
+        let findings = check_settings(&s);
+        assert_eq!(codes(&findings), ["api_key_format_ok", "environment_ok"]);
+        assert_eq!(worst_family(&findings), Family::None);
+    }
+
+    #[test]
+    fn each_credential_mistake_is_its_own_finding() {
+        let s = settings(
+            EnvironmentKind::Production,
+            CredentialInput::ApiKey(" Bearer org-1:abc"),
+        );
+        let findings = check_settings(&s);
+        assert_eq!(
+            codes(&findings)[..2],
+            ["api_key_whitespace", "api_key_scheme_prefix"]
+        );
+        assert_eq!(worst_family(&findings), Family::CredentialFormat);
+        let s = settings(
+            EnvironmentKind::Production,
+            CredentialInput::AccessToken("ory_rt_x"),
+        );
+        assert_eq!(
+            codes(&check_settings(&s))[0],
+            "access_token_is_refresh_token"
+        );
+        let s = settings(EnvironmentKind::Production, CredentialInput::Missing);
+        assert_eq!(codes(&check_settings(&s))[0], "no_credentials");
+    }
+
+    #[test]
+    fn environment_and_host_consistency() {
+        let mut s = settings(
+            EnvironmentKind::Sandbox,
+            CredentialInput::ApiKey("org-1:abc"),
+        );
+        assert!(codes(&check_settings(&s)).contains(&"staging_token_missing"));
+        s.staging_token_given = Some("tok");
+        s.api_base = Some("https://thirdparty.qonto.com");
+        assert!(codes(&check_settings(&s)).contains(&"environment_host_mismatch"));
+        s.api_base = Some("http://127.0.0.1:8080");
+        s.oauth_base = Some("http://127.0.0.1:8080");
+        assert_eq!(
+            codes(&check_settings(&s))[1..],
+            ["custom_base_url", "environment_ok"]
+        );
+        let mut p = settings(
+            EnvironmentKind::Production,
+            CredentialInput::ApiKey("org-1:abc"),
+        );
+        p.staging_token_given = Some("tok");
+        assert!(codes(&check_settings(&p)).contains(&"staging_token_in_production"));
+        p.staging_token_given = None;
+        p.api_base = Some("http://example.com");
+        assert!(codes(&check_settings(&p)).contains(&"base_url_invalid"));
+    }
+
+    #[test]
+    fn probe_answers_become_findings_with_trace_ids() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-tyk-trace-id", HeaderValue::from_static("t-1"));
+        let f = diagnose_response(
+            Some(AuthMethod::ApiKey),
+            StatusCode::UNAUTHORIZED,
+            &headers,
+            b"{}",
+        );
+        assert_eq!((f.code, f.family), ("unauthorized", Family::Rejected));
+        assert_eq!(f.trace_id.as_deref(), Some("t-1"));
+        assert!(f.fix.contains("colon"));
+        let f = diagnose_response(None, StatusCode::OK, &headers, b"<!doctype html>");
+        assert_eq!((f.code, f.family), ("sandbox_gate", Family::SandboxGate));
+        let f = diagnose_response(None, StatusCode::OK, &HeaderMap::new(), b"{}");
+        assert_eq!((f.code, f.severity), ("probe_ok", Severity::Pass));
+        assert_eq!(Finding::network("refused").family, Family::Network);
+    }
+}

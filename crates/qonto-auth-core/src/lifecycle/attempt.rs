@@ -1,0 +1,297 @@
+//! One call to the token endpoint, from re-reading the store to persisting the result.
+
+use std::time::Duration;
+
+use http::{HeaderMap, StatusCode};
+
+use super::outcome::{
+    AttemptId, NetworkFailure, ReauthReason, RefreshError, RefreshOutcome, SendStage,
+    TransientCause,
+};
+use crate::oauth::{OAuthErrorCode, TokenRequest, TokenResponseError, parse_token_response};
+use crate::time::Timestamp;
+use crate::tokens::TokenSet;
+
+/// What the token store holds, read under its exclusive lock at the start of an attempt.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Stored {
+    /// The tokens live only in this process (memory store): nobody else can rotate them.
+    Unshared,
+    /// The store is empty.
+    Empty,
+    /// The store holds these tokens.
+    Tokens(TokenSet),
+}
+
+/// The next thing the driver must do for an attempt. Drain it: every step but `Done` is
+/// answered by exactly one `handle_*` call on the attempt.
+#[derive(Debug)]
+#[must_use]
+#[non_exhaustive]
+pub enum AttemptStep {
+    /// Send this request now, then call [`TokenAttempt::handle_response`] or
+    /// [`TokenAttempt::handle_network_failure`].
+    Send(TokenRequest),
+    /// Durably store these tokens (still holding the store lock), then call
+    /// [`TokenAttempt::handle_persisted`] or [`TokenAttempt::handle_persist_failed`].
+    Persist(TokenSet),
+    /// The attempt is over: release the store lock and hand the outcome to the lifecycle.
+    Done(AttemptId, RefreshOutcome),
+}
+
+#[derive(Debug)]
+enum Grant {
+    Refresh(TokenSet),
+    Code,
+}
+
+#[derive(Debug)]
+enum Phase {
+    Start,
+    Sent,
+    Persisting(RefreshOutcome),
+    Finished,
+}
+
+/// One token-endpoint attempt (a refresh or a code exchange), owned by the driver while it
+/// runs, so the lifecycle stays free for other callers in the meantime.
+///
+/// ```text
+///  handle_stored ──► Send ──► handle_response ──► Persist ──► handle_persisted ──► Done
+///        │             ▲            │                              (or _failed)
+///        │             └─ handle_network_failure (lost response, inside the grace window)
+///        └──► Done (store holds newer tokens, or was emptied)
+/// ```
+#[derive(Debug)]
+pub struct TokenAttempt {
+    id: AttemptId,
+    request: TokenRequest,
+    grant: Grant,
+    grace: Duration,
+    grace_safety: Duration,
+    first_sent_at: Option<Timestamp>,
+    last_sent_at: Timestamp,
+    sends: u8,
+    phase: Phase,
+}
+
+impl TokenAttempt {
+    pub(crate) fn refresh(
+        id: AttemptId,
+        request: TokenRequest,
+        current: TokenSet,
+        grace: Duration,
+        grace_safety: Duration,
+    ) -> Self {
+        Self::with_grant(id, request, Grant::Refresh(current), grace, grace_safety)
+    }
+
+    pub(crate) fn code(id: AttemptId, request: TokenRequest) -> Self {
+        Self::with_grant(id, request, Grant::Code, Duration::ZERO, Duration::ZERO)
+    }
+
+    fn with_grant(
+        id: AttemptId,
+        request: TokenRequest,
+        grant: Grant,
+        grace: Duration,
+        grace_safety: Duration,
+    ) -> Self {
+        Self {
+            id,
+            request,
+            grant,
+            grace,
+            grace_safety,
+            first_sent_at: None,
+            last_sent_at: Timestamp::EPOCH,
+            sends: 0,
+            phase: Phase::Start,
+        }
+    }
+
+    /// This attempt's id.
+    pub fn id(&self) -> AttemptId {
+        self.id
+    }
+
+    /// Starts the attempt with what the store holds (read under its lock).
+    ///
+    /// If another process already rotated the tokens, they are adopted and nothing is sent:
+    /// a process never presents a refresh token older than the stored one.
+    pub fn handle_stored(&mut self, now: Timestamp, stored: Stored) -> AttemptStep {
+        if !matches!(self.phase, Phase::Start) {
+            return self.misuse();
+        }
+        if let Grant::Refresh(current) = &self.grant {
+            match stored {
+                Stored::Unshared => {}
+                Stored::Empty => {
+                    return self.finish(RefreshOutcome::Failed(RefreshError::ReauthRequired(
+                        ReauthReason::LoggedOut,
+                    )));
+                }
+                Stored::Tokens(tokens) if !tokens.same_tokens(current) => {
+                    return self.finish(RefreshOutcome::Adopted(tokens));
+                }
+                Stored::Tokens(_) => {}
+            }
+        }
+        self.send(now)
+    }
+
+    /// Feeds the token endpoint's answer.
+    pub fn handle_response(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> AttemptStep {
+        if !matches!(self.phase, Phase::Sent) {
+            return self.misuse();
+        }
+        let sent_at = self.last_sent_at;
+        match (
+            parse_token_response(sent_at, status, headers, body),
+            &self.grant,
+        ) {
+            (Ok(mut tokens), grant) => {
+                if let (None, Grant::Refresh(current)) = (&tokens.refresh_token, grant) {
+                    // No rotation in this answer: keep the refresh token we have.
+                    tokens.refresh_token.clone_from(&current.refresh_token);
+                    tokens.refresh_issued_at = current.refresh_issued_at;
+                }
+                self.persist(RefreshOutcome::Refreshed(tokens))
+            }
+            (
+                Err(
+                    error @ TokenResponseError::Malformed {
+                        rescued_refresh_token: Some(_),
+                        ..
+                    },
+                ),
+                Grant::Refresh(current),
+            ) => {
+                let TokenResponseError::Malformed {
+                    rescued_refresh_token,
+                    ..
+                } = &error
+                else {
+                    unreachable!("matched above")
+                };
+                let mut tokens = current.clone();
+                tokens.refresh_token.clone_from(rescued_refresh_token);
+                tokens.refresh_issued_at = Some(sent_at);
+                let error = RefreshError::Transient(TransientCause::Endpoint(error));
+                self.persist(RefreshOutcome::Rescued(tokens, error))
+            }
+            (Err(error), _) => self.finish(RefreshOutcome::Failed(failure_of(error))),
+        }
+    }
+
+    /// Reports that the request did not complete.
+    ///
+    /// A refresh that may have reached the server is sent once more if the rotation grace
+    /// window (measured from the first send) still has room; otherwise the old refresh token
+    /// is never presented again and re-authorization is required.
+    pub fn handle_network_failure(
+        &mut self,
+        now: Timestamp,
+        failure: NetworkFailure,
+    ) -> AttemptStep {
+        if !matches!(self.phase, Phase::Sent) {
+            return self.misuse();
+        }
+        let transient = || RefreshError::Transient(TransientCause::Network(failure.clone()));
+        match (failure.stage, &self.grant) {
+            (SendStage::NotSent, _) if self.sends == 1 => {
+                self.finish(RefreshOutcome::Failed(transient()))
+            }
+            (_, Grant::Refresh(_)) => {
+                let first = self.first_sent_at.unwrap_or(now);
+                let retry_deadline = first + self.grace.saturating_sub(self.grace_safety);
+                if self.sends == 1 && now < retry_deadline {
+                    self.send(now)
+                } else {
+                    self.finish(RefreshOutcome::Failed(RefreshError::ReauthRequired(
+                        ReauthReason::ResponseLost,
+                    )))
+                }
+            }
+            (_, Grant::Code) => self.finish(RefreshOutcome::Failed(transient())),
+        }
+    }
+
+    /// Reports that the tokens of the last [`AttemptStep::Persist`] are durably stored.
+    pub fn handle_persisted(&mut self) -> AttemptStep {
+        match std::mem::replace(&mut self.phase, Phase::Finished) {
+            Phase::Persisting(outcome) => AttemptStep::Done(self.id, outcome),
+            other => {
+                self.phase = other;
+                self.misuse()
+            }
+        }
+    }
+
+    /// Reports that storing failed. The new tokens are still handed to the lifecycle (the old
+    /// refresh token is dead once rotated), flagged as unpersisted.
+    pub fn handle_persist_failed(&mut self, error: &str) -> AttemptStep {
+        match std::mem::replace(&mut self.phase, Phase::Finished) {
+            Phase::Persisting(
+                RefreshOutcome::Refreshed(tokens) | RefreshOutcome::Rescued(tokens, _),
+            ) => AttemptStep::Done(
+                self.id,
+                RefreshOutcome::Unpersisted(tokens, error.to_owned()),
+            ),
+            other => {
+                self.phase = other;
+                self.misuse()
+            }
+        }
+    }
+
+    fn send(&mut self, now: Timestamp) -> AttemptStep {
+        self.first_sent_at.get_or_insert(now);
+        self.last_sent_at = now;
+        self.sends += 1;
+        self.phase = Phase::Sent;
+        AttemptStep::Send(self.request.clone())
+    }
+
+    fn persist(&mut self, outcome: RefreshOutcome) -> AttemptStep {
+        let tokens = match &outcome {
+            RefreshOutcome::Refreshed(t) | RefreshOutcome::Rescued(t, _) => t.clone(),
+            _ => unreachable!("only token-carrying outcomes are persisted"),
+        };
+        self.phase = Phase::Persisting(outcome);
+        AttemptStep::Persist(tokens)
+    }
+
+    fn finish(&mut self, outcome: RefreshOutcome) -> AttemptStep {
+        self.phase = Phase::Finished;
+        AttemptStep::Done(self.id, outcome)
+    }
+
+    /// A call out of order is a driver bug; end the attempt with a transient error rather
+    /// than panic, so the lifecycle frees its slot.
+    fn misuse(&mut self) -> AttemptStep {
+        self.finish(RefreshOutcome::Failed(RefreshError::Transient(
+            TransientCause::Network(NetworkFailure {
+                stage: SendStage::NotSent,
+                description: "token attempt driven out of order".into(),
+            }),
+        )))
+    }
+}
+
+fn failure_of(error: TokenResponseError) -> RefreshError {
+    match &error {
+        TokenResponseError::Rejected {
+            code: OAuthErrorCode::InvalidGrant,
+            ..
+        } => RefreshError::ReauthRequired(ReauthReason::InvalidGrant(error)),
+        e if e.is_transient() => RefreshError::Transient(TransientCause::Endpoint(error)),
+        _ => RefreshError::Misconfigured(error),
+    }
+}

@@ -1,0 +1,396 @@
+//! The OAuth token lifecycle as a sans-IO state machine.
+//!
+//! [`TokenLifecycle`] decides, from the current time and what it has been told, which access
+//! token to use, when to refresh, and what every token-endpoint outcome means. A driver (the
+//! transport crates) owns the I/O and follows this loop:
+//!
+//! 1. Before an API call, [`TokenLifecycle::poll_access`]: `Ready` gives the header to send;
+//!    `Wait` means a refresh must finish first; `Unavailable` is an error for the caller.
+//! 2. [`TokenLifecycle::poll_refresh`] hands out at most one [`TokenAttempt`] at a time (single
+//!    flight). The driver locks the store, calls [`TokenAttempt::handle_stored`], performs the
+//!    returned [`AttemptStep`]s, and gives the final outcome to
+//!    [`TokenLifecycle::handle_refresh_outcome`].
+//! 3. On a 401, [`TokenLifecycle::handle_unauthorized`] says whether to retry once with a newer
+//!    token, refresh first, or give up. Never more than one retry per call.
+//! 4. [`TokenLifecycle::poll_timeout`] gives the next time a proactive refresh is due.
+//!
+//! ```text
+//!            tokens installed
+//!                  │
+//!                  ▼
+//!   ┌──────────► Fresh ─── now ≥ expiry − margin − jitter ──► RefreshDue
+//!   │                                                            │ poll_refresh
+//!   │                                                            ▼
+//!   ├── Refreshed / Adopted ◄──────────────────────────── RefreshInFlight
+//!   │                                                            │
+//!   │                              transient failure ◄───────────┤
+//!   │       (keep serving until the hard floor; retry after       │ invalid_grant, lost
+//!   └────── the retry interval)                                   ▼ outside grace, 90 days
+//!                                                          ReauthRequired
+//! ```
+
+mod attempt;
+mod config;
+mod outcome;
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+use http::HeaderValue;
+
+pub use attempt::{AttemptStep, Stored, TokenAttempt};
+pub use config::LifecycleConfig;
+pub use outcome::{
+    AttemptId, NetworkFailure, ReauthReason, RefreshError, RefreshOutcome, SendStage,
+    TransientCause,
+};
+
+use crate::credentials::OAuthClient;
+use crate::environment::Environment;
+use crate::header::{HeaderError, bearer};
+use crate::oauth::{PkceVerifier, authorization_code_request, refresh_request};
+use crate::secret::{AuthorizationCode, Fingerprint};
+use crate::time::Timestamp;
+use crate::tokens::TokenSet;
+use config::Jitter;
+
+/// What an API call should do about authentication right now.
+#[derive(Clone, Debug)]
+#[must_use]
+#[non_exhaustive]
+pub enum Access {
+    /// Send the request with this `Authorization` value.
+    Ready(BearerCredential),
+    /// No usable token: a refresh is in flight or must be started with
+    /// [`TokenLifecycle::poll_refresh`]; wait for it.
+    Wait,
+    /// No usable token and none can be had now.
+    Unavailable(RefreshError),
+}
+
+/// A ready `Authorization: Bearer …` value and the fingerprint of its token.
+#[derive(Clone, Debug)]
+pub struct BearerCredential {
+    /// The header value, marked sensitive.
+    pub header: HeaderValue,
+    /// Fingerprint of the access token, to report back on a 401.
+    pub fingerprint: Fingerprint,
+}
+
+/// What to do after a 401 on a request made with a token of this lifecycle.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+#[must_use]
+#[non_exhaustive]
+pub enum UnauthorizedAdvice {
+    /// A newer token exists (another caller refreshed meanwhile): retry once with it.
+    RetryWithNewerToken,
+    /// The current token was rejected: refresh, then retry once.
+    RefreshThenRetry,
+    /// Nothing more can help: report the 401.
+    GiveUp,
+}
+
+/// A warning the driver should surface (log or print) once.
+#[derive(Clone, Debug, Eq, PartialEq)]
+#[must_use]
+#[non_exhaustive]
+pub enum Warning {
+    /// The refresh token lapses soon: log in again before then.
+    RefreshTokenExpiring {
+        /// When it lapses.
+        expires_at: Timestamp,
+    },
+}
+
+/// A snapshot of the lifecycle for status displays. Holds no secret.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct LifecycleStatus {
+    /// When the access token expires.
+    pub access_expires_at: Option<Timestamp>,
+    /// Whether the access token can be used now.
+    pub access_usable: bool,
+    /// When the next proactive refresh is due.
+    pub refresh_due_at: Option<Timestamp>,
+    /// When the refresh token was issued.
+    pub refresh_issued_at: Option<Timestamp>,
+    /// When the refresh token lapses.
+    pub refresh_expires_at: Option<Timestamp>,
+    /// Whether a refresh is in flight.
+    pub refreshing: bool,
+    /// The last refresh error, if the last attempt failed.
+    pub last_error: Option<RefreshError>,
+}
+
+/// The token lifecycle state machine. See the [module docs](self) for the driving loop.
+#[derive(Debug)]
+pub struct TokenLifecycle {
+    config: LifecycleConfig,
+    environment: Environment,
+    client: OAuthClient,
+    tokens: Option<TokenSet>,
+    jitter: Jitter,
+    jitter_now: Duration,
+    next_id: u64,
+    in_flight: Option<AttemptId>,
+    retry_at: Option<Timestamp>,
+    last_error: Option<RefreshError>,
+    stopped: Option<RefreshError>,
+    rejected: Option<Fingerprint>,
+    warned: Option<Fingerprint>,
+}
+
+impl TokenLifecycle {
+    /// Creates a lifecycle with no tokens yet.
+    pub fn new(environment: Environment, client: OAuthClient, config: LifecycleConfig) -> Self {
+        let jitter = Jitter::new(config.jitter_seed);
+        Self {
+            config,
+            environment,
+            client,
+            tokens: None,
+            jitter,
+            jitter_now: Duration::ZERO,
+            next_id: 0,
+            in_flight: None,
+            retry_at: None,
+            last_error: None,
+            stopped: None,
+            rejected: None,
+            warned: None,
+        }
+    }
+
+    /// Installs tokens read from storage or obtained elsewhere. Tokens identical to the current
+    /// ones change nothing; different ones replace them and clear past failures.
+    pub fn handle_tokens(&mut self, tokens: Option<TokenSet>) {
+        match (tokens, &self.tokens) {
+            (Some(new), Some(old)) if new.same_tokens(old) => {}
+            (Some(new), _) => self.install(new),
+            (None, _) => {
+                self.tokens = None;
+                self.stopped = None;
+            }
+        }
+    }
+
+    /// Starts an authorization-code exchange. Its outcome installs the first tokens.
+    ///
+    /// # Errors
+    ///
+    /// [`HeaderError`] when the staging token cannot be encoded.
+    pub fn exchange_code(
+        &mut self,
+        code: &AuthorizationCode,
+        pkce: Option<&PkceVerifier>,
+    ) -> Result<TokenAttempt, HeaderError> {
+        let request = authorization_code_request(&self.environment, &self.client, code, pkce)?;
+        let id = self.next_attempt_id();
+        self.in_flight = Some(id);
+        Ok(TokenAttempt::code(id, request))
+    }
+
+    /// Decides how an API call authenticates now.
+    pub fn poll_access(&mut self, now: Timestamp) -> Access {
+        if let Some(credential) = self.usable(now) {
+            return Access::Ready(credential);
+        }
+        if let Some(error) = &self.stopped {
+            return Access::Unavailable(error.clone());
+        }
+        let Some(tokens) = &self.tokens else {
+            return if self.in_flight.is_some() {
+                Access::Wait
+            } else {
+                Access::Unavailable(RefreshError::ReauthRequired(ReauthReason::NotLoggedIn))
+            };
+        };
+        if tokens.refresh_token.is_none() {
+            return Access::Unavailable(RefreshError::ReauthRequired(ReauthReason::NoRefreshToken));
+        }
+        if self.in_flight.is_none() && self.retry_at.is_some_and(|at| now < at) {
+            if let Some(error) = &self.last_error {
+                return Access::Unavailable(error.clone());
+            }
+        }
+        Access::Wait
+    }
+
+    /// Hands out the refresh attempt when one is due and none is in flight.
+    ///
+    /// Due means: within the refresh margin (plus this token's jitter) of expiry, or the
+    /// current token was rejected by the API, and not inside a retry back-off.
+    pub fn poll_refresh(&mut self, now: Timestamp) -> Option<TokenAttempt> {
+        if self.in_flight.is_some() || self.stopped.is_some() {
+            return None;
+        }
+        let tokens = self.tokens.as_ref()?;
+        tokens.refresh_token.as_ref()?;
+        let due_at = self.refresh_due_at()?;
+        if now < due_at || self.retry_at.is_some_and(|at| now < at) {
+            return None;
+        }
+        if self.refresh_expires_at().is_some_and(|lapse| now >= lapse) {
+            self.stopped = Some(RefreshError::ReauthRequired(
+                ReauthReason::RefreshTokenExpired,
+            ));
+            return None;
+        }
+        let refresh_token = tokens.refresh_token.as_ref()?;
+        let request = refresh_request(&self.environment, &self.client, refresh_token).ok()?;
+        let current = tokens.clone();
+        let id = self.next_attempt_id();
+        self.in_flight = Some(id);
+        Some(TokenAttempt::refresh(
+            id,
+            request,
+            current,
+            self.config.rotation_grace,
+            self.config.grace_safety,
+        ))
+    }
+
+    /// Takes the outcome of the attempt `id`. Outcomes of unknown attempts are ignored.
+    pub fn handle_refresh_outcome(
+        &mut self,
+        now: Timestamp,
+        id: AttemptId,
+        outcome: RefreshOutcome,
+    ) {
+        if self.in_flight != Some(id) {
+            return;
+        }
+        self.in_flight = None;
+        match outcome {
+            RefreshOutcome::Refreshed(tokens) | RefreshOutcome::Adopted(tokens) => {
+                self.install(tokens);
+            }
+            RefreshOutcome::Unpersisted(tokens, _) => self.install(tokens),
+            RefreshOutcome::Rescued(tokens, error) => {
+                // Keep the rescued refresh token; the access token did not change.
+                if let Some(current) = &mut self.tokens {
+                    current.refresh_token = tokens.refresh_token;
+                    current.refresh_issued_at = tokens.refresh_issued_at;
+                }
+                self.fail_transiently(now, error);
+            }
+            RefreshOutcome::Failed(error @ RefreshError::Transient(_)) => {
+                self.fail_transiently(now, error);
+            }
+            RefreshOutcome::Failed(error) => {
+                self.last_error = Some(error.clone());
+                self.stopped = Some(error);
+            }
+        }
+    }
+
+    /// Takes a 401 for a request sent with the token whose fingerprint is `used`.
+    pub fn handle_unauthorized(&mut self, now: Timestamp, used: Fingerprint) -> UnauthorizedAdvice {
+        let Some(tokens) = &self.tokens else {
+            return UnauthorizedAdvice::GiveUp;
+        };
+        if tokens.access_token.fingerprint() != used {
+            return if self.usable(now).is_some() {
+                UnauthorizedAdvice::RetryWithNewerToken
+            } else {
+                UnauthorizedAdvice::GiveUp
+            };
+        }
+        self.rejected = Some(used);
+        if tokens.refresh_token.is_some() && self.stopped.is_none() {
+            UnauthorizedAdvice::RefreshThenRetry
+        } else {
+            UnauthorizedAdvice::GiveUp
+        }
+    }
+
+    /// The next time the lifecycle wants to act (a proactive refresh or the end of a back-off).
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        if self.in_flight.is_some() || self.stopped.is_some() {
+            return None;
+        }
+        let due = self.refresh_due_at()?;
+        Some(self.retry_at.map_or(due, |at| at.max(due)))
+    }
+
+    /// Returns a warning once per refresh token when it nears the end of its life.
+    pub fn poll_warning(&mut self, now: Timestamp) -> Option<Warning> {
+        let expires_at = self.refresh_expires_at()?;
+        let fingerprint = self.tokens.as_ref()?.refresh_token.as_ref()?.fingerprint();
+        let warn_from = expires_at - self.config.refresh_token_warning;
+        if now < warn_from || self.warned == Some(fingerprint) {
+            return None;
+        }
+        self.warned = Some(fingerprint);
+        Some(Warning::RefreshTokenExpiring { expires_at })
+    }
+
+    /// The current tokens.
+    pub fn tokens(&self) -> Option<&TokenSet> {
+        self.tokens.as_ref()
+    }
+
+    /// A secret-free snapshot for status displays.
+    pub fn status(&self, now: Timestamp) -> LifecycleStatus {
+        LifecycleStatus {
+            access_expires_at: self.tokens.as_ref().map(|t| t.expires_at),
+            access_usable: self.usable(now).is_some(),
+            refresh_due_at: self.refresh_due_at(),
+            refresh_issued_at: self.tokens.as_ref().and_then(|t| t.refresh_issued_at),
+            refresh_expires_at: self.refresh_expires_at(),
+            refreshing: self.in_flight.is_some(),
+            last_error: self.last_error.clone(),
+        }
+    }
+
+    fn usable(&self, now: Timestamp) -> Option<BearerCredential> {
+        let tokens = self.tokens.as_ref()?;
+        let fingerprint = tokens.access_token.fingerprint();
+        let fresh = now + self.config.hard_floor < tokens.expires_at;
+        if !fresh || self.rejected == Some(fingerprint) {
+            return None;
+        }
+        let header = bearer(&tokens.access_token).ok()?;
+        Some(BearerCredential {
+            header,
+            fingerprint,
+        })
+    }
+
+    fn refresh_due_at(&self) -> Option<Timestamp> {
+        let tokens = self.tokens.as_ref()?;
+        tokens.refresh_token.as_ref()?;
+        if self.rejected == Some(tokens.access_token.fingerprint()) {
+            return Some(Timestamp::EPOCH);
+        }
+        // Never later than the hard floor, whatever the configuration says.
+        let proactive = tokens.expires_at - self.config.refresh_margin - self.jitter_now;
+        Some(proactive.min(tokens.expires_at - self.config.hard_floor))
+    }
+
+    fn refresh_expires_at(&self) -> Option<Timestamp> {
+        let tokens = self.tokens.as_ref()?;
+        tokens.refresh_token.as_ref()?;
+        Some(tokens.refresh_issued_at? + self.config.refresh_token_lifetime)
+    }
+
+    fn install(&mut self, tokens: TokenSet) {
+        self.jitter_now = self.jitter.draw(self.config.jitter_max);
+        self.tokens = Some(tokens);
+        self.retry_at = None;
+        self.last_error = None;
+        self.stopped = None;
+        self.rejected = None;
+    }
+
+    fn fail_transiently(&mut self, now: Timestamp, error: RefreshError) {
+        self.retry_at = Some(now + self.config.retry_interval);
+        self.last_error = Some(error);
+    }
+
+    fn next_attempt_id(&mut self) -> AttemptId {
+        self.next_id += 1;
+        AttemptId(self.next_id)
+    }
+}

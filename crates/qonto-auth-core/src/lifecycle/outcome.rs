@@ -1,0 +1,113 @@
+//! What a token attempt can end in, and why refreshing may fail.
+
+use crate::oauth::TokenResponseError;
+use crate::tokens::TokenSet;
+
+/// Identifies one token attempt, so a late outcome cannot be mistaken for another's.
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
+pub struct AttemptId(pub(crate) u64);
+
+/// How a send to the token endpoint failed at the transport level.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct NetworkFailure {
+    /// Whether the request may have reached the server.
+    pub stage: SendStage,
+    /// The transport's description (must not contain secrets).
+    pub description: String,
+}
+
+/// Whether a failed request may have reached the server.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+#[non_exhaustive]
+pub enum SendStage {
+    /// It certainly did not (connection refused, DNS failure): nothing was consumed.
+    NotSent,
+    /// It may have (timeout or reset after sending): the server may have rotated the token.
+    MaybeSent,
+}
+
+/// The end of a token attempt, to feed back with
+/// [`TokenLifecycle::handle_refresh_outcome`](crate::lifecycle::TokenLifecycle::handle_refresh_outcome).
+#[derive(Clone, Debug)]
+#[must_use]
+#[non_exhaustive]
+pub enum RefreshOutcome {
+    /// New tokens, already persisted.
+    Refreshed(TokenSet),
+    /// The store already held newer tokens (another process refreshed): adopt them.
+    Adopted(TokenSet),
+    /// New tokens that could not be persisted: usable in memory, with the store error.
+    Unpersisted(TokenSet, String),
+    /// A malformed success whose rotated refresh token was rescued (and persisted): keep the
+    /// current access token, take the new refresh token, and retry later.
+    Rescued(TokenSet, RefreshError),
+    /// No new tokens.
+    Failed(RefreshError),
+}
+
+/// Why the token endpoint gave no usable tokens.
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RefreshError {
+    /// Worth retrying later (at most once per retry interval): 5xx, 429, network, bad body.
+    #[error("token refresh failed, will retry: {0}")]
+    Transient(TransientCause),
+    /// The grant is gone: the user must authorize again.
+    #[error("re-authorization required: {0}")]
+    ReauthRequired(ReauthReason),
+    /// The configuration is wrong (client credentials, staging token, URL).
+    #[error("OAuth configuration problem: {0}")]
+    Misconfigured(TokenResponseError),
+}
+
+impl RefreshError {
+    /// A stable snake_case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Transient(_) => "refresh_failed_transient",
+            Self::ReauthRequired(_) => "reauthorization_required",
+            Self::Misconfigured(TokenResponseError::SandboxGate { .. }) => "sandbox_gate",
+            Self::Misconfigured(_) => "oauth_misconfigured",
+        }
+    }
+}
+
+/// The cause of a transient refresh failure.
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransientCause {
+    /// The token endpoint answered with a retryable failure.
+    #[error(transparent)]
+    Endpoint(TokenResponseError),
+    /// The request did not complete.
+    #[error("network: {}", .0.description)]
+    Network(NetworkFailure),
+}
+
+/// Why re-authorization is required.
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReauthReason {
+    /// The server refused the refresh token or code (`invalid_grant`).
+    #[error(transparent)]
+    InvalidGrant(TokenResponseError),
+    /// The refresh token is past its 90-day life.
+    #[error("the refresh token is past its lifetime; log in again")]
+    RefreshTokenExpired,
+    /// The access token expired and no refresh token was granted (no `offline_access`).
+    #[error("the access token expired and there is no refresh token (request `offline_access`)")]
+    NoRefreshToken,
+    /// A refresh response was lost and the rotation grace window has passed: presenting the
+    /// old refresh token again could revoke the whole grant.
+    #[error(
+        "a refresh response was lost outside the rotation grace window; \
+         the old refresh token must not be reused"
+    )]
+    ResponseLost,
+    /// The token store was emptied (logged out elsewhere).
+    #[error("the stored tokens were removed (logged out)")]
+    LoggedOut,
+    /// No tokens at all.
+    #[error("not logged in")]
+    NotLoggedIn,
+}

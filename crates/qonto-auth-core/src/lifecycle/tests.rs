@@ -1,0 +1,663 @@
+//! Deterministic lifecycle tests: fake time, a fake token server, no sleeps.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use http::{HeaderMap, StatusCode};
+
+use super::*;
+use crate::oauth::{AuthorizeUrl, CsrfState, TokenRequest, parse_callback};
+use crate::secret::{AccessToken, ClientSecret, RefreshToken};
+
+const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
+const HOUR: Duration = Duration::from_secs(3600);
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn client() -> OAuthClient {
+    OAuthClient::new(
+        "cid",
+        ClientSecret::new("csecret"),
+        "http://127.0.0.1:8910/cb",
+    )
+    .unwrap()
+}
+
+fn config() -> LifecycleConfig {
+    LifecycleConfig::default().with_jitter_max(Duration::ZERO)
+}
+
+fn lifecycle() -> TokenLifecycle {
+    TokenLifecycle::new(Environment::production(), client(), config())
+}
+
+fn tokens(access: &str, refresh: Option<&str>, expires_at: Timestamp) -> TokenSet {
+    TokenSet {
+        access_token: AccessToken::new(access),
+        expires_at,
+        refresh_token: refresh.map(RefreshToken::new),
+        refresh_issued_at: refresh.map(|_| T0),
+        scope: None,
+    }
+}
+
+fn ready_token(life: &mut TokenLifecycle, now: Timestamp) -> Option<String> {
+    match life.poll_access(now) {
+        Access::Ready(c) => Some(
+            c.header
+                .to_str()
+                .unwrap()
+                .trim_start_matches("Bearer ")
+                .to_owned(),
+        ),
+        _ => None,
+    }
+}
+
+/// What the fake server does with the next token request.
+#[derive(Clone, Copy, Debug)]
+enum Reply {
+    Normal,
+    Status(u16),
+    Lose,
+}
+
+/// A token server in memory: issues numbered tokens, rotates refresh tokens, can be scripted.
+struct FakeServer {
+    issued: u32,
+    valid_refresh: Option<String>,
+    /// The previous refresh token, still accepted inside the rotation grace window.
+    grace_refresh: Option<String>,
+    script: VecDeque<Reply>,
+    log: Vec<String>,
+}
+
+impl FakeServer {
+    fn new() -> Self {
+        Self {
+            issued: 0,
+            valid_refresh: None,
+            grace_refresh: None,
+            script: VecDeque::new(),
+            log: Vec::new(),
+        }
+    }
+
+    fn form(request: &TokenRequest) -> Vec<(String, String)> {
+        form_urlencoded::parse(request.http().body())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    }
+
+    /// Answers a request: `None` means the response is lost.
+    fn answer(&mut self, request: &TokenRequest) -> Option<(StatusCode, Vec<u8>)> {
+        let form = Self::form(request);
+        let get = |k: &str| {
+            form.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+        };
+        let grant = get("grant_type").unwrap_or_default();
+        self.log.push(format!("server: {grant}"));
+        let reply = self.script.pop_front().unwrap_or(Reply::Normal);
+        if let Reply::Status(code) = reply {
+            return Some((StatusCode::from_u16(code).unwrap(), b"{}".to_vec()));
+        }
+        let grant_ok = match grant.as_str() {
+            "authorization_code" => get("code").as_deref() == Some("ory_ac_1"),
+            "refresh_token" => {
+                let presented = get("refresh_token");
+                presented.is_some()
+                    && (presented == self.valid_refresh || presented == self.grace_refresh)
+            }
+            _ => false,
+        };
+        if !grant_ok {
+            return Some((
+                StatusCode::BAD_REQUEST,
+                br#"{"error":"invalid_grant"}"#.to_vec(),
+            ));
+        }
+        self.issued += 1;
+        let n = self.issued;
+        self.grace_refresh = self.valid_refresh.replace(format!("ory_rt_{n}"));
+        if matches!(reply, Reply::Lose) {
+            return None;
+        }
+        let body = format!(
+            r#"{{"access_token":"ory_at_{n}","expires_in":3600,"token_type":"bearer","refresh_token":"ory_rt_{n}"}}"#
+        );
+        Some((StatusCode::OK, body.into_bytes()))
+    }
+}
+
+/// Drives one attempt to its end against the fake server, recording each step.
+fn drive(
+    life: &mut TokenLifecycle,
+    server: &mut FakeServer,
+    mut attempt: TokenAttempt,
+    now: Timestamp,
+    log: &mut Vec<String>,
+) {
+    let mut step = attempt.handle_stored(now, Stored::Unshared);
+    loop {
+        step = match step {
+            AttemptStep::Send(request) => {
+                log.push("send".into());
+                match server.answer(&request) {
+                    Some((status, body)) => {
+                        log.push(format!("response {}", status.as_u16()));
+                        attempt.handle_response(status, &HeaderMap::new(), &body)
+                    }
+                    None => {
+                        log.push("response lost".into());
+                        let failure = NetworkFailure {
+                            stage: SendStage::MaybeSent,
+                            description: "timeout".into(),
+                        };
+                        attempt.handle_network_failure(now, failure)
+                    }
+                }
+            }
+            AttemptStep::Persist(tokens) => {
+                log.push(format!("persist {}", tokens.access_token.expose_secret()));
+                attempt.handle_persisted()
+            }
+            AttemptStep::Done(id, outcome) => {
+                log.push(format!("done {}", outcome_name(&outcome)));
+                life.handle_refresh_outcome(now, id, outcome);
+                return;
+            }
+        };
+    }
+}
+
+fn outcome_name(outcome: &RefreshOutcome) -> String {
+    match outcome {
+        RefreshOutcome::Refreshed(_) => "refreshed".into(),
+        RefreshOutcome::Adopted(_) => "adopted".into(),
+        RefreshOutcome::Unpersisted(..) => "unpersisted".into(),
+        RefreshOutcome::Rescued(..) => "rescued".into(),
+        RefreshOutcome::Failed(e) => format!("failed {}", e.code()),
+    }
+}
+
+#[test]
+fn transcript_of_a_full_lifecycle() {
+    let mut life = lifecycle();
+    let mut server = FakeServer::new();
+    let mut log = Vec::new();
+
+    // Authorize: the browser comes back with the code and our state.
+    let state = CsrfState::from_bytes([5; 32]);
+    let url = AuthorizeUrl::new(&client(), &["offline_access", "organization.read"], &state)
+        .build(Environment::production().endpoints());
+    assert!(url.contains("state="));
+    let code = parse_callback(
+        &format!(
+            "http://127.0.0.1:8910/cb?code=ory_ac_1&state={}",
+            state.as_str()
+        ),
+        &state,
+    )
+    .unwrap();
+    log.push("authorized".into());
+
+    // Exchange.
+    let attempt = life.exchange_code(&code, None).unwrap();
+    drive(&mut life, &mut server, attempt, T0, &mut log);
+    log.push(format!("use {}", ready_token(&mut life, T0).unwrap()));
+
+    // Nothing to do until the proactive refresh is due (55 minutes in, margin 5 min).
+    assert!(life.poll_refresh(T0 + secs(54 * 60)).is_none());
+    assert_eq!(life.poll_timeout(), Some(T0 + secs(55 * 60)));
+    let t1 = T0 + secs(55 * 60);
+    let attempt = life.poll_refresh(t1).unwrap();
+    drive(&mut life, &mut server, attempt, t1, &mut log);
+    log.push(format!("use {}", ready_token(&mut life, t1).unwrap()));
+
+    // The token endpoint fails; the current token keeps serving; retry after 10 s.
+    let t2 = t1 + secs(55 * 60);
+    server.script.push_back(Reply::Status(503));
+    let attempt = life.poll_refresh(t2).unwrap();
+    drive(&mut life, &mut server, attempt, t2, &mut log);
+    log.push(format!(
+        "use {}",
+        ready_token(&mut life, t2 + secs(5)).unwrap()
+    ));
+    assert!(
+        life.poll_refresh(t2 + secs(9)).is_none(),
+        "at most one attempt per 10 s"
+    );
+    let t3 = t2 + secs(10);
+    let attempt = life.poll_refresh(t3).unwrap();
+    drive(&mut life, &mut server, attempt, t3, &mut log);
+    log.push(format!("use {}", ready_token(&mut life, t3).unwrap()));
+
+    // The answer to a refresh is lost: one retry inside the grace window recovers.
+    let t35 = t3 + secs(55 * 60);
+    server.script.push_back(Reply::Lose);
+    let attempt = life.poll_refresh(t35).unwrap();
+    drive(&mut life, &mut server, attempt, t35, &mut log);
+    log.push(format!("use {}", ready_token(&mut life, t35).unwrap()));
+
+    // The grant is revoked server-side: invalid_grant ends in re-authorization.
+    server.valid_refresh = None;
+    server.grace_refresh = None;
+    let t4 = t35 + secs(55 * 60);
+    let attempt = life.poll_refresh(t4).unwrap();
+    drive(&mut life, &mut server, attempt, t4, &mut log);
+    log.push(format!("use {}", ready_token(&mut life, t4).unwrap()));
+    assert!(
+        life.poll_refresh(t4 + secs(60)).is_none(),
+        "never retried after invalid_grant"
+    );
+    let past_floor = t35 + HOUR - secs(29);
+    assert!(matches!(
+        life.poll_access(past_floor),
+        Access::Unavailable(RefreshError::ReauthRequired(_))
+    ));
+    log.push("reauth required".into());
+
+    assert_eq!(
+        log,
+        [
+            "authorized",
+            "send",
+            "response 200",
+            "persist ory_at_1",
+            "done refreshed",
+            "use ory_at_1",
+            "send",
+            "response 200",
+            "persist ory_at_2",
+            "done refreshed",
+            "use ory_at_2",
+            "send",
+            "response 503",
+            "done failed refresh_failed_transient",
+            "use ory_at_2",
+            "send",
+            "response 200",
+            "persist ory_at_3",
+            "done refreshed",
+            "use ory_at_3",
+            "send",
+            "response lost",
+            "send",
+            "response 200",
+            "persist ory_at_5",
+            "done refreshed",
+            "use ory_at_5",
+            "send",
+            "response 400",
+            "done failed reauthorization_required",
+            "use ory_at_5",
+            "reauth required",
+        ]
+    );
+    assert_eq!(
+        server.log,
+        [
+            "server: authorization_code",
+            "server: refresh_token",
+            "server: refresh_token",
+            "server: refresh_token",
+            "server: refresh_token",
+            "server: refresh_token",
+            "server: refresh_token",
+        ]
+    );
+}
+
+#[test]
+fn hard_floor_and_waiting_for_a_refresh() {
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(60))));
+    assert!(ready_token(&mut life, T0 + secs(29)).is_some());
+    assert!(ready_token(&mut life, T0 + secs(30)).is_none());
+    assert!(matches!(life.poll_access(T0 + secs(30)), Access::Wait));
+    let attempt = life.poll_refresh(T0 + secs(30));
+    assert!(attempt.is_some());
+    assert!(life.poll_refresh(T0 + secs(30)).is_none(), "single flight");
+    assert!(matches!(life.poll_access(T0 + secs(31)), Access::Wait));
+}
+
+#[test]
+fn jitter_moves_the_refresh_earlier_within_bounds() {
+    let config = LifecycleConfig::default().with_jitter_seed(42);
+    let mut life = TokenLifecycle::new(Environment::production(), client(), config);
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + HOUR)));
+    let due = life.status(T0).refresh_due_at.unwrap();
+    assert!(
+        due <= T0 + HOUR - secs(300) && due >= T0 + HOUR - secs(360),
+        "{due}"
+    );
+    assert!(life.poll_refresh(due - Duration::from_millis(1)).is_none());
+    assert!(life.poll_refresh(due).is_some());
+    // Same seed, same due time: the jitter source is pinned.
+    let mut again = TokenLifecycle::new(
+        Environment::production(),
+        client(),
+        LifecycleConfig::default().with_jitter_seed(42),
+    );
+    again.handle_tokens(Some(tokens("a", Some("r"), T0 + HOUR)));
+    assert_eq!(again.status(T0).refresh_due_at, Some(due));
+}
+
+fn start_refresh(life: &mut TokenLifecycle, now: Timestamp) -> TokenAttempt {
+    let mut attempt = life.poll_refresh(now).unwrap();
+    assert!(matches!(
+        attempt.handle_stored(now, Stored::Unshared),
+        AttemptStep::Send(_)
+    ));
+    attempt
+}
+
+fn lost(now_offset: u64) -> (Timestamp, NetworkFailure) {
+    (
+        T0 + secs(now_offset),
+        NetworkFailure {
+            stage: SendStage::MaybeSent,
+            description: "timeout".into(),
+        },
+    )
+}
+
+#[test]
+fn lost_response_is_retried_once_inside_the_grace_window() {
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(100))));
+    let mut attempt = start_refresh(&mut life, T0);
+    let (now, failure) = lost(5);
+    assert!(matches!(
+        attempt.handle_network_failure(now, failure.clone()),
+        AttemptStep::Send(_)
+    ));
+    let AttemptStep::Done(
+        _,
+        RefreshOutcome::Failed(RefreshError::ReauthRequired(ReauthReason::ResponseLost)),
+    ) = attempt.handle_network_failure(now, failure)
+    else {
+        panic!("a second loss must not be retried")
+    };
+}
+
+#[test]
+fn lost_response_outside_the_grace_window_is_never_retried() {
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(100))));
+    let mut attempt = start_refresh(&mut life, T0);
+    let (now, failure) = lost(51);
+    let step = attempt.handle_network_failure(now, failure);
+    let AttemptStep::Done(id, outcome) = step else {
+        panic!()
+    };
+    life.handle_refresh_outcome(now, id, outcome);
+    assert!(life.poll_refresh(now + secs(3600)).is_none());
+    assert!(
+        ready_token(&mut life, now).is_some(),
+        "current token still served"
+    );
+}
+
+#[test]
+fn not_sent_failures_are_transient_and_back_off() {
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(20))));
+    let mut attempt = start_refresh(&mut life, T0);
+    let failure = NetworkFailure {
+        stage: SendStage::NotSent,
+        description: "refused".into(),
+    };
+    let AttemptStep::Done(id, outcome) = attempt.handle_network_failure(T0, failure) else {
+        panic!()
+    };
+    life.handle_refresh_outcome(T0, id, outcome);
+    assert!(matches!(
+        life.poll_access(T0 + secs(1)),
+        Access::Unavailable(RefreshError::Transient(_))
+    ));
+    assert!(life.poll_refresh(T0 + secs(9)).is_none());
+    assert!(life.poll_refresh(T0 + secs(10)).is_some());
+}
+
+#[test]
+fn newer_stored_tokens_are_adopted_without_a_request() {
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(10))));
+    let mut attempt = life.poll_refresh(T0).unwrap();
+    let newer = tokens("b", Some("r2"), T0 + HOUR);
+    let AttemptStep::Done(id, outcome @ RefreshOutcome::Adopted(_)) =
+        attempt.handle_stored(T0, Stored::Tokens(newer))
+    else {
+        panic!("must adopt")
+    };
+    life.handle_refresh_outcome(T0, id, outcome);
+    assert_eq!(ready_token(&mut life, T0).as_deref(), Some("b"));
+
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(10))));
+    let mut attempt = life.poll_refresh(T0).unwrap();
+    let same = tokens("a", Some("r"), T0 + secs(10));
+    assert!(matches!(
+        attempt.handle_stored(T0, Stored::Tokens(same)),
+        AttemptStep::Send(_)
+    ));
+    let mut attempt = lifecycle_with_due_attempt();
+    assert!(matches!(
+        attempt.handle_stored(T0, Stored::Empty),
+        AttemptStep::Done(
+            _,
+            RefreshOutcome::Failed(RefreshError::ReauthRequired(ReauthReason::LoggedOut))
+        )
+    ));
+}
+
+fn lifecycle_with_due_attempt() -> TokenAttempt {
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(10))));
+    life.poll_refresh(T0).unwrap()
+}
+
+#[test]
+fn unauthorized_retries_once_with_a_newer_token_or_refreshes() {
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + HOUR)));
+    let Access::Ready(first) = life.poll_access(T0) else {
+        panic!()
+    };
+    // Another caller refreshed meanwhile: retry with the newer token, no refresh.
+    life.handle_tokens(Some(tokens("b", Some("r2"), T0 + HOUR)));
+    assert_eq!(
+        life.handle_unauthorized(T0, first.fingerprint),
+        UnauthorizedAdvice::RetryWithNewerToken
+    );
+    assert!(life.poll_refresh(T0).is_none());
+    // The current token itself is rejected: refresh now, even though it is not due.
+    let Access::Ready(current) = life.poll_access(T0) else {
+        panic!()
+    };
+    assert_eq!(
+        life.handle_unauthorized(T0, current.fingerprint),
+        UnauthorizedAdvice::RefreshThenRetry
+    );
+    assert!(matches!(life.poll_access(T0), Access::Wait));
+    assert!(life.poll_refresh(T0).is_some());
+    // Without a refresh token nothing helps.
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", None, T0 + HOUR)));
+    let Access::Ready(c) = life.poll_access(T0) else {
+        panic!()
+    };
+    assert_eq!(
+        life.handle_unauthorized(T0, c.fingerprint),
+        UnauthorizedAdvice::GiveUp
+    );
+}
+
+#[test]
+fn rescued_refresh_token_is_persisted_and_kept() {
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(100))));
+    let mut attempt = start_refresh(&mut life, T0);
+    let body =
+        br#"{"access_token":"b","expires_in":"soon","token_type":"bearer","refresh_token":"r2"}"#;
+    let AttemptStep::Persist(persisted) =
+        attempt.handle_response(StatusCode::OK, &HeaderMap::new(), body)
+    else {
+        panic!("the rotated refresh token must be persisted")
+    };
+    assert_eq!(
+        persisted.refresh_token.as_ref().unwrap().expose_secret(),
+        "r2"
+    );
+    assert_eq!(persisted.access_token.expose_secret(), "a");
+    let AttemptStep::Done(id, outcome) = attempt.handle_persisted() else {
+        panic!()
+    };
+    life.handle_refresh_outcome(T0, id, outcome);
+    assert_eq!(
+        life.tokens()
+            .unwrap()
+            .refresh_token
+            .as_ref()
+            .unwrap()
+            .expose_secret(),
+        "r2"
+    );
+    assert_eq!(ready_token(&mut life, T0).as_deref(), Some("a"));
+    assert!(life.poll_refresh(T0 + secs(5)).is_none(), "backs off");
+}
+
+#[test]
+fn a_refresh_without_rotation_keeps_the_refresh_token() {
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(100))));
+    let mut attempt = start_refresh(&mut life, T0);
+    let body = br#"{"access_token":"b","expires_in":3600,"token_type":"bearer"}"#;
+    let AttemptStep::Persist(t) = attempt.handle_response(StatusCode::OK, &HeaderMap::new(), body)
+    else {
+        panic!()
+    };
+    assert_eq!(t.refresh_token.unwrap().expose_secret(), "r");
+    assert_eq!(t.refresh_issued_at, Some(T0));
+}
+
+#[test]
+fn persist_failure_still_installs_the_new_tokens() {
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(100))));
+    let mut attempt = start_refresh(&mut life, T0);
+    let body =
+        br#"{"access_token":"b","expires_in":3600,"token_type":"bearer","refresh_token":"r2"}"#;
+    let _ = attempt.handle_response(StatusCode::OK, &HeaderMap::new(), body);
+    let AttemptStep::Done(id, outcome @ RefreshOutcome::Unpersisted(..)) =
+        attempt.handle_persist_failed("disk full")
+    else {
+        panic!()
+    };
+    life.handle_refresh_outcome(T0, id, outcome);
+    assert_eq!(ready_token(&mut life, T0).as_deref(), Some("b"));
+}
+
+#[test]
+fn misconfiguration_stops_refreshing_with_its_code() {
+    for (status, body, code) in [
+        (
+            401,
+            &br#"{"error":"invalid_client"}"#[..],
+            "oauth_misconfigured",
+        ),
+        (200, &b"<!doctype html><html>"[..], "sandbox_gate"),
+    ] {
+        let mut life = lifecycle();
+        life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(100))));
+        let mut attempt = start_refresh(&mut life, T0);
+        let AttemptStep::Done(id, RefreshOutcome::Failed(error)) = attempt.handle_response(
+            StatusCode::from_u16(status).unwrap(),
+            &HeaderMap::new(),
+            body,
+        ) else {
+            panic!()
+        };
+        assert_eq!(error.code(), code);
+        life.handle_refresh_outcome(T0, id, RefreshOutcome::Failed(error));
+        assert!(life.poll_refresh(T0 + HOUR).is_none());
+    }
+}
+
+#[test]
+fn refresh_token_lifetime_warning_and_expiry() {
+    let mut life = lifecycle();
+    let mut set = tokens("a", Some("r"), T0 + HOUR);
+    set.refresh_issued_at = Some(T0 - secs(80 * 24 * 3600));
+    life.handle_tokens(Some(set));
+    assert!(matches!(
+        life.poll_warning(T0),
+        Some(Warning::RefreshTokenExpiring { .. })
+    ));
+    assert_eq!(life.poll_warning(T0), None, "warned once");
+    let lapse = life.status(T0).refresh_expires_at.unwrap();
+    assert_eq!(lapse, T0 + secs(10 * 24 * 3600));
+    // Past 90 days: re-authorization, without presenting the dead token.
+    let mut set = tokens("a", Some("r"), T0 + secs(100));
+    set.refresh_issued_at = Some(T0 - secs(91 * 24 * 3600));
+    let mut life = lifecycle();
+    life.handle_tokens(Some(set));
+    assert!(life.poll_refresh(T0).is_none());
+    assert!(matches!(
+        life.poll_access(T0 + secs(80)),
+        Access::Unavailable(RefreshError::ReauthRequired(
+            ReauthReason::RefreshTokenExpired
+        ))
+    ));
+}
+
+#[test]
+fn no_tokens_or_no_refresh_token_is_unavailable() {
+    let mut life = lifecycle();
+    assert!(matches!(
+        life.poll_access(T0),
+        Access::Unavailable(RefreshError::ReauthRequired(ReauthReason::NotLoggedIn))
+    ));
+    life.handle_tokens(Some(tokens("a", None, T0 + secs(10))));
+    assert!(matches!(
+        life.poll_access(T0),
+        Access::Unavailable(RefreshError::ReauthRequired(ReauthReason::NoRefreshToken))
+    ));
+    assert!(life.poll_refresh(T0).is_none());
+    assert_eq!(life.poll_timeout(), None);
+}
+
+#[test]
+fn stale_outcomes_are_ignored() {
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(10))));
+    let attempt = life.poll_refresh(T0).unwrap();
+    life.handle_refresh_outcome(
+        T0,
+        AttemptId(999),
+        RefreshOutcome::Adopted(tokens("x", Some("y"), T0 + HOUR)),
+    );
+    assert!(life.status(T0).refreshing);
+    life.handle_refresh_outcome(
+        T0,
+        attempt.id(),
+        RefreshOutcome::Adopted(tokens("b", Some("r2"), T0 + HOUR)),
+    );
+    assert_eq!(ready_token(&mut life, T0).as_deref(), Some("b"));
+}
+
+#[test]
+fn out_of_order_driving_ends_the_attempt_without_panicking() {
+    let mut attempt = lifecycle_with_due_attempt();
+    assert!(matches!(attempt.handle_persisted(), AttemptStep::Done(..)));
+    let mut attempt = lifecycle_with_due_attempt();
+    assert!(matches!(
+        attempt.handle_response(StatusCode::OK, &HeaderMap::new(), b"{}"),
+        AttemptStep::Done(..)
+    ));
+}

@@ -1,0 +1,190 @@
+//! The token set held by the lifecycle, and its persisted JSON form.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+
+use crate::secret::{AccessToken, RefreshToken};
+use crate::time::Timestamp;
+
+/// An access token with its absolute expiry, and the refresh token that renews it.
+#[derive(Clone, Debug)]
+pub struct TokenSet {
+    /// The access token.
+    pub access_token: AccessToken,
+    /// When the access token expires: the time the token request was *sent* plus `expires_in`.
+    pub expires_at: Timestamp,
+    /// The refresh token, when `offline_access` was granted.
+    pub refresh_token: Option<RefreshToken>,
+    /// When the refresh token was issued (the start of its 90-day life).
+    pub refresh_issued_at: Option<Timestamp>,
+    /// The granted scopes, space-separated.
+    pub scope: Option<String>,
+}
+
+impl TokenSet {
+    /// True when both sets hold the same access and refresh tokens.
+    pub fn same_tokens(&self, other: &Self) -> bool {
+        let refresh_same = match (&self.refresh_token, &other.refresh_token) {
+            (Some(a), Some(b)) => a.ct_eq(b),
+            (None, None) => true,
+            _ => false,
+        };
+        refresh_same && self.access_token.ct_eq(&other.access_token)
+    }
+
+    /// Time left before the access token expires, zero once expired.
+    pub fn access_remaining(&self, now: Timestamp) -> Duration {
+        self.expires_at.saturating_since(now)
+    }
+
+    /// Encodes the set as the JSON document token stores keep (format 1).
+    ///
+    /// The output holds the secrets in clear: write it only to storage protected as a secret.
+    pub fn to_persisted_json(&self) -> Vec<u8> {
+        let mut doc = json!({
+            "format": 1,
+            "access_token": self.access_token.expose_secret(),
+            "expires_at_ms": self.expires_at.unix_millis(),
+        });
+        if let (Some(map), Some(refresh)) = (doc.as_object_mut(), &self.refresh_token) {
+            map.insert("refresh_token".into(), refresh.expose_secret().into());
+            let issued = self.refresh_issued_at.map(Timestamp::unix_millis);
+            map.insert("refresh_issued_at_ms".into(), issued.into());
+        }
+        if let (Some(map), Some(scope)) = (doc.as_object_mut(), &self.scope) {
+            map.insert("scope".into(), scope.clone().into());
+        }
+        let mut out = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+        out.push(b'\n');
+        out
+    }
+
+    /// Decodes a document written by [`TokenSet::to_persisted_json`].
+    ///
+    /// # Errors
+    ///
+    /// [`PersistedTokensError`], which never includes the document's content.
+    pub fn from_persisted_json(bytes: &[u8]) -> Result<Self, PersistedTokensError> {
+        let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(bytes) else {
+            return Err(PersistedTokensError::NotJson);
+        };
+        match map.get("format").and_then(Value::as_u64) {
+            Some(1) => {}
+            Some(other) => return Err(PersistedTokensError::UnsupportedFormat(other)),
+            None => return Err(PersistedTokensError::Missing("format")),
+        }
+        let text = |key: &'static str| -> Result<Option<String>, PersistedTokensError> {
+            match map.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+                Some(_) => Err(PersistedTokensError::Invalid(key)),
+            }
+        };
+        let millis = |key: &'static str| -> Result<Option<Timestamp>, PersistedTokensError> {
+            read_millis(&map, key)
+        };
+        let access = text("access_token")?.ok_or(PersistedTokensError::Missing("access_token"))?;
+        let expires_at =
+            millis("expires_at_ms")?.ok_or(PersistedTokensError::Missing("expires_at_ms"))?;
+        let refresh_token = text("refresh_token")?.map(RefreshToken::new);
+        let refresh_issued_at = millis("refresh_issued_at_ms")?;
+        Ok(Self {
+            access_token: AccessToken::new(access),
+            expires_at,
+            refresh_issued_at: refresh_token.as_ref().and(refresh_issued_at),
+            refresh_token,
+            scope: text("scope")?,
+        })
+    }
+}
+
+fn read_millis(
+    map: &Map<String, Value>,
+    key: &'static str,
+) -> Result<Option<Timestamp>, PersistedTokensError> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .map(|ms| Some(Timestamp::from_unix_millis(ms)))
+            .ok_or(PersistedTokensError::Invalid(key)),
+    }
+}
+
+/// A stored token document could not be read. The content is never included.
+#[derive(Clone, Copy, Debug, Eq, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PersistedTokensError {
+    /// Not a JSON object (corrupt or truncated file).
+    #[error("the token store is not a JSON object (corrupt or truncated)")]
+    NotJson,
+    /// Written by a newer version of this library.
+    #[error("the token store has format {0}, which this version cannot read")]
+    UnsupportedFormat(u64),
+    /// A required field is absent.
+    #[error("the token store lacks `{0}`")]
+    Missing(&'static str),
+    /// A field has the wrong type.
+    #[error("the token store's `{0}` has the wrong type")]
+    Invalid(&'static str),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set() -> TokenSet {
+        TokenSet {
+            access_token: AccessToken::new("ory_at_a"),
+            expires_at: Timestamp::from_unix_millis(1_700_000_000_123),
+            refresh_token: Some(RefreshToken::new("ory_rt_r")),
+            refresh_issued_at: Some(Timestamp::from_unix_secs(1_699_999_000)),
+            scope: Some("offline_access organization.read".into()),
+        }
+    }
+
+    #[test]
+    fn round_trips_through_the_persisted_form() {
+        let original = set();
+        let decoded = TokenSet::from_persisted_json(&original.to_persisted_json()).unwrap();
+        assert!(decoded.same_tokens(&original));
+        assert_eq!(decoded.expires_at, original.expires_at);
+        assert_eq!(decoded.refresh_issued_at, original.refresh_issued_at);
+        assert_eq!(decoded.scope, original.scope);
+        let no_refresh = TokenSet {
+            refresh_token: None,
+            refresh_issued_at: None,
+            ..set()
+        };
+        let decoded = TokenSet::from_persisted_json(&no_refresh.to_persisted_json()).unwrap();
+        assert!(decoded.refresh_token.is_none());
+    }
+
+    #[test]
+    fn corrupt_documents_are_typed_errors_without_content() {
+        let full = set().to_persisted_json();
+        let truncated = &full[..full.len() / 2];
+        assert_eq!(
+            TokenSet::from_persisted_json(truncated).unwrap_err(),
+            PersistedTokensError::NotJson
+        );
+        assert_eq!(
+            TokenSet::from_persisted_json(b"").unwrap_err(),
+            PersistedTokensError::NotJson
+        );
+        assert_eq!(
+            TokenSet::from_persisted_json(br#"{"format":2}"#).unwrap_err(),
+            PersistedTokensError::UnsupportedFormat(2)
+        );
+        assert_eq!(
+            TokenSet::from_persisted_json(br#"{"format":1,"access_token":"x"}"#).unwrap_err(),
+            PersistedTokensError::Missing("expires_at_ms")
+        );
+        assert_eq!(
+            TokenSet::from_persisted_json(br#"{"format":1,"access_token":5,"expires_at_ms":1}"#)
+                .unwrap_err(),
+            PersistedTokensError::Invalid("access_token")
+        );
+    }
+}

@@ -1,0 +1,120 @@
+//! Project automation, run as `cargo xtask <command>`.
+//!
+//! Commands: `ci` (everything below, in order), `lint` (fmt check and clippy), `test`, `docs`
+//! (rustdoc with warnings denied), `core-purity` (the core depends on no runtime, HTTP client or
+//! TLS crate), `deny` (cargo-deny bans, licenses, sources; skipped with a note when cargo-deny
+//! is not installed), `bench`, `fmt`.
+#![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command-line tool reports on stdout/stderr")]
+
+mod purity;
+
+use std::process::{Command, ExitCode};
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().map_or("help", String::as_str);
+    let outcome = match command {
+        "ci" => ci(),
+        "lint" => lint(),
+        "test" => test(),
+        "docs" => docs(),
+        "core-purity" => core_purity(),
+        "deny" => deny(),
+        "bench" => bench(&args[1..]),
+        "fmt" => cargo(&["fmt", "--all"]),
+        _ => {
+            println!("usage: cargo xtask <ci|lint|test|docs|core-purity|deny|bench|fmt>");
+            Ok(())
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask {command}: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn ci() -> Result {
+    lint()?;
+    test()?;
+    docs()?;
+    core_purity()?;
+    deny()
+}
+
+fn lint() -> Result {
+    cargo(&["fmt", "--all", "--", "--check"])?;
+    cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])
+}
+
+fn test() -> Result {
+    cargo(&["test", "--workspace", "--all-targets", "--locked"])?;
+    cargo(&["test", "--workspace", "--doc", "--locked"])
+}
+
+fn docs() -> Result {
+    step(
+        Command::new(cargo_bin())
+            .args(["doc", "--workspace", "--no-deps", "--locked"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )
+}
+
+fn core_purity() -> Result {
+    let output = Command::new(cargo_bin())
+        .args(["tree", "-p", "qonto-auth-core", "-e", "normal", "--prefix", "none", "--locked"])
+        .output()
+        .map_err(|e| format!("cannot run cargo tree: {e}"))?;
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+    }
+    let tree = String::from_utf8_lossy(&output.stdout);
+    match purity::forbidden_crates(&tree).as_slice() {
+        [] => {
+            println!("core-purity: qonto-auth-core depends on no runtime, HTTP client or TLS crate");
+            Ok(())
+        }
+        found => Err(format!("qonto-auth-core must stay sans-IO, but depends on: {}", found.join(", "))),
+    }
+}
+
+fn deny() -> Result {
+    let installed = Command::new(cargo_bin())
+        .args(["deny", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        println!("deny: cargo-deny is not installed; skipping (CI installs a pinned version)");
+        return Ok(());
+    }
+    cargo(&["deny", "--locked", "check", "bans", "licenses", "sources"])
+}
+
+fn bench(extra: &[String]) -> Result {
+    let mut args = vec!["bench", "--workspace", "--locked"];
+    args.extend(extra.iter().map(String::as_str));
+    cargo(&args)
+}
+
+fn cargo(args: &[&str]) -> Result {
+    step(Command::new(cargo_bin()).args(args))
+}
+
+fn step(command: &mut Command) -> Result {
+    println!("$ {}", render(command));
+    let status = command.status().map_err(|e| format!("cannot start: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("`{}` failed ({status})", render(command))) }
+}
+
+fn render(command: &Command) -> String {
+    let args: Vec<_> = command.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+    format!("{} {}", command.get_program().to_string_lossy(), args.join(" "))
+}
+
+fn cargo_bin() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
