@@ -1,0 +1,143 @@
+//! Business API endpoints: organization, bank accounts, membership, consent revocation.
+
+use serde_json::json;
+
+use crate::auth::{Caller, authenticate, require_scope};
+use crate::response::Response;
+use crate::state::Ctx;
+use crate::util::lock;
+
+const READ_SCOPE: &str = "organization.read";
+const MAX_PER_PAGE: u64 = 100;
+
+/// Authenticates and checks the read scope.
+fn reader(ctx: Ctx<'_>) -> Result<Caller, Response> {
+    let caller = authenticate(ctx)?;
+    require_scope(ctx, &caller, READ_SCOPE)?;
+    Ok(caller)
+}
+
+/// `GET /v2/organization`.
+pub(crate) fn organization(ctx: Ctx<'_>) -> Response {
+    if let Err(resp) = reader(ctx) {
+        return resp;
+    }
+    let org = &ctx.shared.config.organization;
+    Response::json(200, ctx.trace, &json!({ "organization": org.to_json() }))
+}
+
+/// `GET /v2/membership`.
+pub(crate) fn membership(ctx: Ctx<'_>) -> Response {
+    if let Err(resp) = reader(ctx) {
+        return resp;
+    }
+    let org = &ctx.shared.config.organization;
+    Response::json(
+        200,
+        ctx.trace,
+        &json!({ "membership": org.membership.to_json(&org.id) }),
+    )
+}
+
+/// `GET /v2/bank_accounts?page=&per_page=`.
+pub(crate) fn bank_accounts(ctx: Ctx<'_>) -> Response {
+    if let Err(resp) = reader(ctx) {
+        return resp;
+    }
+    let page = match positive_param(ctx, "page", 1, u64::MAX) {
+        Ok(n) => n,
+        Err(resp) => return resp,
+    };
+    let per_page = match positive_param(ctx, "per_page", MAX_PER_PAGE, MAX_PER_PAGE) {
+        Ok(n) => n,
+        Err(resp) => return resp,
+    };
+    let org = &ctx.shared.config.organization;
+    let total = org.bank_accounts.len() as u64;
+    let total_pages = total.div_ceil(per_page).max(1);
+    let start = (page - 1).saturating_mul(per_page);
+    let items: Vec<_> = org
+        .bank_accounts
+        .iter()
+        .skip(usize::try_from(start).unwrap_or(usize::MAX))
+        .take(usize::try_from(per_page).unwrap_or(usize::MAX))
+        .map(|a| a.to_json(&org.id))
+        .collect();
+    let next = (page < total_pages).then(|| page + 1);
+    let prev = (page > 1).then(|| (page - 1).min(total_pages));
+    let body = json!({
+        "bank_accounts": items,
+        "meta": {
+            "current_page": page,
+            "next_page": next,
+            "prev_page": prev,
+            "total_pages": total_pages,
+            "total_count": total,
+            "per_page": per_page,
+        },
+    });
+    Response::json(200, ctx.trace, &body)
+}
+
+fn positive_param(ctx: Ctx<'_>, name: &str, default: u64, max: u64) -> Result<u64, Response> {
+    let Some(raw) = ctx.req.query_param(name) else {
+        return Ok(default);
+    };
+    match raw.parse::<u64>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => {
+            let detail = if max == u64::MAX {
+                format!("{name} must be an integer greater than or equal to 1")
+            } else {
+                format!("{name} must be an integer between 1 and {max}")
+            };
+            Err(Response::param_error(ctx.trace, name, &detail))
+        }
+    }
+}
+
+/// The id in `/v2/bank_accounts/{id}`.
+pub(crate) fn bank_account_id(path: &str) -> Option<&str> {
+    path.strip_prefix("/v2/bank_accounts/")
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+}
+
+/// `GET /v2/bank_accounts/{id}`.
+pub(crate) fn bank_account(ctx: Ctx<'_>) -> Response {
+    if let Err(resp) = reader(ctx) {
+        return resp;
+    }
+    let org = &ctx.shared.config.organization;
+    let id = bank_account_id(&ctx.req.path).unwrap_or_default();
+    match org.bank_accounts.iter().find(|a| a.id == id) {
+        Some(a) => Response::json(
+            200,
+            ctx.trace,
+            &json!({ "bank_account": a.to_json(&org.id) }),
+        ),
+        None => Response::api_error(404, ctx.trace, "not_found", "bank account not found"),
+    }
+}
+
+/// `DELETE /v2/oauth2/consents`: revokes the caller's grant (OAuth only).
+pub(crate) fn revoke_consents(ctx: Ctx<'_>) -> Response {
+    let caller = match authenticate(ctx) {
+        Ok(c) => c,
+        Err(resp) => return resp,
+    };
+    if let Err(resp) = require_scope(ctx, &caller, READ_SCOPE) {
+        return resp;
+    }
+    match caller {
+        Caller::OAuth { grant, .. } => {
+            lock(&ctx.shared.oauth).revoke(grant);
+            Response::empty(204, ctx.trace)
+        }
+        Caller::ApiKey => Response::api_error(
+            401,
+            ctx.trace,
+            "unauthorized",
+            "this endpoint needs an OAuth access token (Authorization: Bearer ...)",
+        ),
+    }
+}

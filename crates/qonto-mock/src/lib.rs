@@ -1,0 +1,72 @@
+//! A local stand-in for Qonto: a real HTTP/1.1 server on loopback that answers like Qonto's
+//! Business API and OAuth 2.0 server, in production or sandbox mode, including its failures.
+//!
+//! **What it does.** [`MockServer::start`] binds `127.0.0.1` and serves, on one port, both the
+//! API paths (`/v2/organization`, `/v2/bank_accounts`, `/v2/bank_accounts/{id}`,
+//! `/v2/membership`, `DELETE /v2/oauth2/consents`) and the OAuth paths (`/oauth2/auth` with a
+//! consent page, `/oauth2/token`, and the not-officially-documented `/oauth2/revoke`). It
+//! models:
+//!
+//! - the sandbox gate: without a correct `X-Qonto-Staging-Token` a request gets Qonto's OneLogin
+//!   HTML page (200) or a 302 to OneLogin or to the developer portal — never JSON;
+//! - API keys sent raw as `Authorization: login:secret`, and OAuth bearer tokens with scopes;
+//! - authorization codes (10 minutes, single use, optional PKCE S256) and refresh-token rotation
+//!   with a grace window after first use, after which reuse revokes the whole grant;
+//! - error bodies with a `trace_id` equal to the `X-Tyk-Trace-Id` header;
+//! - rate limiting, and injected faults (latency, dropped connections, 5xx, lost token
+//!   responses) through [`Faults`];
+//! - time through a [`MockClock`] that tests move forward instead of sleeping.
+//!
+//! **What it does not do.** It is not a general HTTP server: no TLS, no HTTP/2, no chunked
+//! request bodies (answered 411), no transactions, transfers, SCA or webhooks, no ID tokens.
+//! It does not depend on any client crate of this workspace: it is an independent model of
+//! Qonto's documented behaviour, so tests of clients against it are not tautological.
+//!
+//! Facts that Qonto does not document are configurable in [`MockConfig`]
+//! (for example [`StagingInProduction`] and the gate styles).
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use qonto_mock::{DEMO_LOGIN, DEMO_SECRET, MockConfig, MockServer};
+//!
+//! let server = MockServer::start(MockConfig::default()).unwrap();
+//! let mut conn = std::net::TcpStream::connect(server.addr()).unwrap();
+//! write!(
+//!     conn,
+//!     "GET /v2/organization HTTP/1.1\r\nHost: x\r\nAuthorization: {DEMO_LOGIN}:{DEMO_SECRET}\r\n\
+//!      Connection: close\r\n\r\n"
+//! )
+//! .unwrap();
+//! let mut answer = String::new();
+//! conn.read_to_string(&mut answer).unwrap();
+//! assert!(answer.starts_with("HTTP/1.1 200 OK"));
+//! assert_eq!(server.stats().requests("/v2/organization", 200), 1);
+//! ```
+
+mod api;
+mod auth;
+mod clock;
+mod config;
+mod faults;
+mod gate;
+mod oauth;
+mod org;
+mod random;
+mod rate;
+mod request;
+mod response;
+mod router;
+mod server;
+mod state;
+mod stats;
+mod util;
+
+pub use clock::MockClock;
+pub use config::{
+    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_LOGIN, DEMO_REDIRECT_URI, DEMO_SCOPES, DEMO_SECRET,
+    Gate, MockConfig, Mode, OAuthClient, RateLimit, STAGING_HEADER, StagingInProduction, TokenGate,
+};
+pub use faults::Faults;
+pub use org::{BankAccount, Membership, Organization};
+pub use server::{IssuedTokens, MockServer};
+pub use stats::Stats;
