@@ -4,7 +4,11 @@
 //! (rustdoc with warnings denied), `core-purity` (the core depends on no runtime, HTTP client or
 //! TLS crate), `deny` (cargo-deny bans, licenses, sources; skipped with a note when cargo-deny
 //! is not installed), `bench`, `fmt`.
-#![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command-line tool reports on stdout/stderr")]
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line tool reports on stdout/stderr"
+)]
 
 mod purity;
 
@@ -48,7 +52,15 @@ fn ci() -> Result {
 
 fn lint() -> Result {
     cargo(&["fmt", "--all", "--", "--check"])?;
-    cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ])
 }
 
 fn test() -> Result {
@@ -66,7 +78,16 @@ fn docs() -> Result {
 
 fn core_purity() -> Result {
     let output = Command::new(cargo_bin())
-        .args(["tree", "-p", "qonto-auth-core", "-e", "normal", "--prefix", "none", "--locked"])
+        .args([
+            "tree",
+            "-p",
+            "qonto-auth-core",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--locked",
+        ])
         .output()
         .map_err(|e| format!("cannot run cargo tree: {e}"))?;
     if !output.status.success() {
@@ -75,10 +96,15 @@ fn core_purity() -> Result {
     let tree = String::from_utf8_lossy(&output.stdout);
     match purity::forbidden_crates(&tree).as_slice() {
         [] => {
-            println!("core-purity: qonto-auth-core depends on no runtime, HTTP client or TLS crate");
+            println!(
+                "core-purity: qonto-auth-core depends on no runtime, HTTP client or TLS crate"
+            );
             Ok(())
         }
-        found => Err(format!("qonto-auth-core must stay sans-IO, but depends on: {}", found.join(", "))),
+        found => Err(format!(
+            "qonto-auth-core must stay sans-IO, but depends on: {}",
+            found.join(", ")
+        )),
     }
 }
 
@@ -107,12 +133,23 @@ fn cargo(args: &[&str]) -> Result {
 fn step(command: &mut Command) -> Result {
     println!("$ {}", render(command));
     let status = command.status().map_err(|e| format!("cannot start: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("`{}` failed ({status})", render(command))) }
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{}` failed ({status})", render(command)))
+    }
 }
 
 fn render(command: &Command) -> String {
-    let args: Vec<_> = command.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
-    format!("{} {}", command.get_program().to_string_lossy(), args.join(" "))
+    let args: Vec<_> = command
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    format!(
+        "{} {}",
+        command.get_program().to_string_lossy(),
+        args.join(" ")
+    )
 }
 
 fn cargo_bin() -> String {
