@@ -90,6 +90,7 @@ pub mod environment;
 pub mod facts;
 pub mod header;
 pub mod lifecycle;
+pub mod model;
 pub mod oauth;
 pub mod random;
 pub mod request;
