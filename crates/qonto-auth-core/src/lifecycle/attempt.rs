@@ -141,6 +141,17 @@ impl TokenAttempt {
         self.send(now)
     }
 
+    /// Reports that the store could not be locked or read: the attempt ends without sending,
+    /// so no refresh ever runs unguarded.
+    pub fn handle_store_failed(&mut self, error: &str) -> AttemptStep {
+        if !matches!(self.phase, Phase::Start) {
+            return self.misuse();
+        }
+        self.finish(RefreshOutcome::Failed(RefreshError::Transient(
+            TransientCause::Store(error.to_owned()),
+        )))
+    }
+
     /// Feeds the token endpoint's answer.
     pub fn handle_response(
         &mut self,

@@ -82,6 +82,9 @@ pub enum TransientCause {
     /// The request did not complete.
     #[error("network: {}", .0.description)]
     Network(NetworkFailure),
+    /// The token store could not be locked or read; nothing was sent.
+    #[error("token store: {0}")]
+    Store(String),
 }
 
 /// Why re-authorization is required.

@@ -661,3 +661,17 @@ fn out_of_order_driving_ends_the_attempt_without_panicking() {
         AttemptStep::Done(..)
     ));
 }
+
+#[test]
+fn a_store_failure_ends_the_attempt_without_sending() {
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(100))));
+    let mut attempt = life.poll_refresh(T0).unwrap();
+    let AttemptStep::Done(id, outcome) = attempt.handle_store_failed("lock timeout") else {
+        panic!("must not send without the store")
+    };
+    life.handle_refresh_outcome(T0, id, outcome);
+    assert!(!life.status(T0).refreshing);
+    assert!(life.poll_refresh(T0 + secs(9)).is_none(), "backs off");
+    assert!(life.poll_refresh(T0 + secs(10)).is_some());
+}
