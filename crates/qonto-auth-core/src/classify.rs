@@ -29,6 +29,20 @@ pub enum Classification {
     Failure(ApiError),
 }
 
+impl Classification {
+    /// `Ok(())` for a success, the classified error otherwise.
+    ///
+    /// # Errors
+    ///
+    /// The [`ApiError`] of a failure.
+    pub fn into_result(self) -> Result<(), ApiError> {
+        match self {
+            Self::Success => Ok(()),
+            Self::Failure(error) => Err(error),
+        }
+    }
+}
+
 /// Which sign showed that the sandbox gate answered instead of the API.
 #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
 #[non_exhaustive]

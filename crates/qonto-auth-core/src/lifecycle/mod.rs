@@ -50,7 +50,7 @@ use crate::credentials::OAuthClient;
 use crate::environment::Environment;
 use crate::header::{HeaderError, bearer};
 use crate::oauth::{PkceVerifier, authorization_code_request, refresh_request};
-use crate::secret::{AuthorizationCode, Fingerprint};
+use crate::secret::{AccessToken, AuthorizationCode, Fingerprint};
 use crate::time::Timestamp;
 use crate::tokens::TokenSet;
 use config::Jitter;
@@ -69,13 +69,24 @@ pub enum Access {
     Unavailable(RefreshError),
 }
 
-/// A ready `Authorization: Bearer …` value and the fingerprint of its token.
+/// A usable access token and its fingerprint.
 #[derive(Clone, Debug)]
 pub struct BearerCredential {
-    /// The header value, marked sensitive.
-    pub header: HeaderValue,
+    /// The access token (send it with [`Authorization::Bearer`](crate::header::Authorization)).
+    pub token: AccessToken,
     /// Fingerprint of the access token, to report back on a 401.
     pub fingerprint: Fingerprint,
+}
+
+impl BearerCredential {
+    /// The `Authorization: Bearer …` value, marked sensitive.
+    ///
+    /// # Errors
+    ///
+    /// [`HeaderError`] when the token holds bytes a header cannot carry.
+    pub fn header(&self) -> Result<HeaderValue, HeaderError> {
+        bearer(&self.token)
+    }
 }
 
 /// What to do after a 401 on a request made with a token of this lifecycle.
@@ -351,9 +362,8 @@ impl TokenLifecycle {
         if !fresh || self.rejected == Some(fingerprint) {
             return None;
         }
-        let header = bearer(&tokens.access_token).ok()?;
         Some(BearerCredential {
-            header,
+            token: tokens.access_token.clone(),
             fingerprint,
         })
     }

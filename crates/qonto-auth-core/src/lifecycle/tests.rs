@@ -45,13 +45,7 @@ fn tokens(access: &str, refresh: Option<&str>, expires_at: Timestamp) -> TokenSe
 
 fn ready_token(life: &mut TokenLifecycle, now: Timestamp) -> Option<String> {
     match life.poll_access(now) {
-        Access::Ready(c) => Some(
-            c.header
-                .to_str()
-                .unwrap()
-                .trim_start_matches("Bearer ")
-                .to_owned(),
-        ),
+        Access::Ready(c) => Some(c.token.expose_secret().to_owned()),
         _ => None,
     }
 }

@@ -31,6 +31,10 @@ pub enum OAuthErrorCode {
     UnsupportedGrantType,
     /// `invalid_scope`.
     InvalidScope,
+    /// `server_error`: a transient failure reported in the body.
+    ServerError,
+    /// `temporarily_unavailable`: a transient failure reported in the body.
+    TemporarilyUnavailable,
     /// Any other code, kept short and printable.
     Other(String),
 }
@@ -44,6 +48,8 @@ impl OAuthErrorCode {
             "unauthorized_client" => Self::UnauthorizedClient,
             "unsupported_grant_type" => Self::UnsupportedGrantType,
             "invalid_scope" => Self::InvalidScope,
+            "server_error" => Self::ServerError,
+            "temporarily_unavailable" => Self::TemporarilyUnavailable,
             other => Self::Other(printable(other, 64)),
         }
     }
@@ -57,6 +63,8 @@ impl OAuthErrorCode {
             Self::UnauthorizedClient => "unauthorized_client",
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidScope => "invalid_scope",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::Other(code) => code,
         }
     }
@@ -162,6 +170,21 @@ pub fn parse_token_response(
             trace_id,
         });
     }
+    // Status first: a 5xx or 429 is transient even when its body is an OAuth error.
+    if status.as_u16() == 429 {
+        let retry_after = headers
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok())
+            .map(Duration::from_secs);
+        return Err(TokenResponseError::RateLimited {
+            retry_after,
+            trace_id,
+        });
+    }
+    if status.is_server_error() {
+        return Err(TokenResponseError::Server { status, trace_id });
+    }
     let object = match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Some(map),
         _ => None,
@@ -181,20 +204,6 @@ pub fn parse_token_response(
             status,
             trace_id,
         });
-    }
-    if status.as_u16() == 429 {
-        let retry_after = headers
-            .get(http::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse().ok())
-            .map(Duration::from_secs);
-        return Err(TokenResponseError::RateLimited {
-            retry_after,
-            trace_id,
-        });
-    }
-    if status.is_server_error() {
-        return Err(TokenResponseError::Server { status, trace_id });
     }
     if !status.is_success() {
         return Err(TokenResponseError::UnexpectedStatus { status, trace_id });

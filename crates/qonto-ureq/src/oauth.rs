@@ -1,0 +1,226 @@
+//! Drives the core's token lifecycle: single flight across threads, store lock held from
+//! re-reading the tokens to persisting the new ones.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use qonto_auth_core::lifecycle::{
+    Access, AttemptStep, BearerCredential, LifecycleStatus, RefreshError, RefreshOutcome, Stored,
+    TokenAttempt, TokenLifecycle, UnauthorizedAdvice, Warning,
+};
+use qonto_auth_core::oauth::PkceVerifier;
+use qonto_auth_core::secret::{AuthorizationCode, Fingerprint};
+use qonto_store::{StoreGuard, TokenStore};
+use ureq::Agent;
+
+use crate::config::Clock;
+use crate::error::Error;
+use crate::wire;
+
+/// The OAuth side of a client, shared by all its clones.
+pub(crate) struct OAuthDriver {
+    lifecycle: Mutex<TokenLifecycle>,
+    finished: Condvar,
+    store: Arc<dyn TokenStore>,
+    warnings: Mutex<Vec<Warning>>,
+}
+
+impl OAuthDriver {
+    pub(crate) fn new(
+        lifecycle: TokenLifecycle,
+        store: Arc<dyn TokenStore>,
+    ) -> Result<Self, Error> {
+        let mut lifecycle = lifecycle;
+        lifecycle.handle_tokens(store.load()?);
+        Ok(Self {
+            lifecycle: Mutex::new(lifecycle),
+            finished: Condvar::new(),
+            store,
+            warnings: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, TokenLifecycle> {
+        // The lifecycle is only mutated through whole method calls; a panic elsewhere while
+        // holding the lock cannot leave it half-updated.
+        self.lifecycle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Returns a usable bearer credential, refreshing first when needed. Exactly one thread
+    /// runs a refresh; the others wait for its outcome.
+    pub(crate) fn bearer(
+        &self,
+        agent: &Agent,
+        max_body: u64,
+        clock: &Clock,
+    ) -> Result<BearerCredential, Error> {
+        let mut life = self.lock();
+        loop {
+            let now = clock.now();
+            if let Some(warning) = life.poll_warning(now) {
+                self.warnings
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(warning);
+            }
+            match life.poll_access(now) {
+                Access::Ready(credential) => {
+                    // A proactive refresh that is due is run by the caller that notices it;
+                    // the others keep using the still-valid token meanwhile.
+                    let Some(attempt) = life.poll_refresh(now) else {
+                        return Ok(credential);
+                    };
+                    drop(life);
+                    let _ = self.run(attempt, agent, max_body, clock);
+                    life = self.lock();
+                }
+                Access::Wait => match life.poll_refresh(now) {
+                    Some(attempt) => {
+                        drop(life);
+                        let _ = self.run(attempt, agent, max_body, clock);
+                        life = self.lock();
+                    }
+                    None => {
+                        // Another thread's refresh is in flight: wait for its outcome. The
+                        // timeout only guards against a lost wake-up; the loop re-checks.
+                        life = self
+                            .finished
+                            .wait_timeout(life, Duration::from_secs(1))
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .0;
+                    }
+                },
+                Access::Unavailable(error) => return Err(Error::Auth(error)),
+                _ => return Err(Error::NotOAuth),
+            }
+        }
+    }
+
+    /// Takes a 401 for a request sent with `used`.
+    pub(crate) fn unauthorized(&self, used: Fingerprint, clock: &Clock) -> UnauthorizedAdvice {
+        self.lock().handle_unauthorized(clock.now(), used)
+    }
+
+    /// Exchanges an authorization code and stores the first tokens.
+    pub(crate) fn exchange(
+        &self,
+        code: &AuthorizationCode,
+        pkce: Option<&PkceVerifier>,
+        agent: &Agent,
+        max_body: u64,
+        clock: &Clock,
+    ) -> Result<(), Error> {
+        let attempt = self
+            .lock()
+            .exchange_code(code, pkce)
+            .map_err(|e| Error::Request(e.into()))?;
+        match self.run(attempt, agent, max_body, clock) {
+            Some(error) => Err(Error::Auth(error)),
+            None => Ok(()),
+        }
+    }
+
+    /// Forces a refresh now (for `auth refresh`), as if the current token had been rejected.
+    pub(crate) fn refresh_now(
+        &self,
+        agent: &Agent,
+        max_body: u64,
+        clock: &Clock,
+    ) -> Result<(), Error> {
+        let mut life = self.lock();
+        let fingerprint = life.tokens().map(|t| t.access_token.fingerprint());
+        let Some(fingerprint) = fingerprint else {
+            return Err(Error::Auth(RefreshError::ReauthRequired(
+                qonto_auth_core::lifecycle::ReauthReason::NotLoggedIn,
+            )));
+        };
+        let _ = life.handle_unauthorized(clock.now(), fingerprint);
+        let attempt = life.poll_refresh(clock.now());
+        drop(life);
+        match attempt.and_then(|a| self.run(a, agent, max_body, clock)) {
+            Some(error) => Err(Error::Auth(error)),
+            None => self.bearer(agent, max_body, clock).map(|_| ()),
+        }
+    }
+
+    /// Removes the stored tokens.
+    pub(crate) fn logout(&self) -> Result<(), Error> {
+        self.store.lock()?.clear()?;
+        self.lock().handle_tokens(None);
+        Ok(())
+    }
+
+    pub(crate) fn status(&self, clock: &Clock) -> LifecycleStatus {
+        self.lock().status(clock.now())
+    }
+
+    pub(crate) fn take_warnings(&self) -> Vec<Warning> {
+        std::mem::take(&mut *self.warnings.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Runs one attempt to its end while holding the store lock, then hands the outcome to the
+    /// lifecycle and wakes the waiters. Returns the failure, if the attempt failed.
+    fn run(
+        &self,
+        mut attempt: TokenAttempt,
+        agent: &Agent,
+        max_body: u64,
+        clock: &Clock,
+    ) -> Option<RefreshError> {
+        let mut guard = self.store.lock();
+        let mut step = match &mut guard {
+            Ok(guard) => match read_stored(guard.as_mut(), self.store.is_shared()) {
+                Ok(stored) => attempt.handle_stored(clock.now(), stored),
+                Err(error) => attempt.handle_store_failed(&error),
+            },
+            Err(error) => attempt.handle_store_failed(&error.to_string()),
+        };
+        let (id, outcome) = loop {
+            step = match step {
+                AttemptStep::Send(request) => {
+                    match wire::execute(agent, max_body, request.into_http()) {
+                        Ok(response) => attempt.handle_response(
+                            response.status,
+                            &response.headers,
+                            &response.body,
+                        ),
+                        Err(error) => {
+                            attempt.handle_network_failure(clock.now(), error.into_failure())
+                        }
+                    }
+                }
+                AttemptStep::Persist(tokens) => match guard.as_mut().map(|g| g.save(&tokens)) {
+                    Ok(Ok(())) => attempt.handle_persisted(),
+                    Ok(Err(error)) => attempt.handle_persist_failed(&error.to_string()),
+                    Err(error) => attempt.handle_persist_failed(&error.to_string()),
+                },
+                AttemptStep::Done(id, outcome) => break (id, outcome),
+                _ => attempt.handle_store_failed("unsupported attempt step"),
+            };
+        };
+        drop(guard);
+        let failure = match &outcome {
+            RefreshOutcome::Failed(error) | RefreshOutcome::Rescued(_, error) => {
+                Some(error.clone())
+            }
+            _ => None,
+        };
+        self.lock().handle_refresh_outcome(clock.now(), id, outcome);
+        self.finished.notify_all();
+        failure
+    }
+}
+
+/// What the store holds, for the start of an attempt; unshared stores need no re-read.
+fn read_stored(guard: &mut dyn StoreGuard, shared: bool) -> Result<Stored, String> {
+    if !shared {
+        return Ok(Stored::Unshared);
+    }
+    match guard.load() {
+        Ok(Some(tokens)) => Ok(Stored::Tokens(tokens)),
+        Ok(None) => Ok(Stored::Empty),
+        Err(error) => Err(error.to_string()),
+    }
+}

@@ -1,0 +1,121 @@
+//! The only place that touches ureq: requests out, responses in.
+
+use http::{HeaderMap, Request, StatusCode};
+use qonto_auth_core::facts::STAGING_TOKEN_HEADER;
+use qonto_auth_core::header::staging_token_header;
+use qonto_auth_core::http;
+use qonto_auth_core::lifecycle::{NetworkFailure, SendStage};
+use ureq::Agent;
+use ureq::typestate::WithBody;
+
+use crate::config::TransportConfig;
+use crate::error::Error;
+
+/// A response read in full (up to the size cap).
+pub(crate) struct RawResponse {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+}
+
+/// A ureq agent configured for Qonto: no redirects, statuses as data, timeouts always set.
+pub(crate) fn agent(config: &TransportConfig) -> Agent {
+    Agent::config_builder()
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .http_status_as_error(false)
+        .timeout_connect(Some(config.connect_timeout))
+        .timeout_global(Some(config.timeout))
+        .user_agent(config.user_agent.as_str())
+        .build()
+        .new_agent()
+}
+
+/// Sends a request described by the core and reads the whole response.
+pub(crate) fn execute(
+    agent: &Agent,
+    max_body: u64,
+    request: Request<Vec<u8>>,
+) -> Result<RawResponse, WireError> {
+    let (parts, body) = request.into_parts();
+    let uri = parts.uri.to_string();
+    let mut builder: ureq::RequestBuilder<WithBody> = match parts.method.as_str() {
+        "POST" => agent.post(&uri),
+        "PUT" => agent.put(&uri),
+        "PATCH" => agent.patch(&uri),
+        "DELETE" => agent.delete(&uri).force_send_body(),
+        "HEAD" => agent.head(&uri).force_send_body(),
+        _ => agent.get(&uri).force_send_body(),
+    };
+    let staging = staging_token_header();
+    for (name, value) in &parts.headers {
+        builder = if *name == staging {
+            // The documented casing, kept on the wire.
+            builder.header_raw(STAGING_TOKEN_HEADER, value.as_bytes())
+        } else {
+            builder.header(name, value)
+        };
+    }
+    let result = if body.is_empty() && parts.method != http::Method::POST {
+        builder.send_empty()
+    } else {
+        builder.send(&body[..])
+    };
+    let mut response = result.map_err(WireError::from_ureq)?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(max_body)
+        .read_to_vec()
+        .map_err(|e| match e {
+            ureq::Error::BodyExceedsLimit(limit) => WireError::TooLarge(limit),
+            other => WireError::from_ureq(other),
+        })?;
+    Ok(RawResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// A transport failure, sorted by whether the request may have reached the server.
+pub(crate) enum WireError {
+    Failed(NetworkFailure),
+    TooLarge(u64),
+}
+
+impl WireError {
+    fn from_ureq(error: ureq::Error) -> Self {
+        use ureq::Timeout;
+        let stage = match &error {
+            ureq::Error::HostNotFound
+            | ureq::Error::ConnectionFailed
+            | ureq::Error::BadUri(_)
+            | ureq::Error::Timeout(Timeout::Resolve | Timeout::Connect) => SendStage::NotSent,
+            _ => SendStage::MaybeSent,
+        };
+        Self::Failed(NetworkFailure {
+            stage,
+            description: error.to_string(),
+        })
+    }
+
+    pub(crate) fn into_error(self) -> Error {
+        match self {
+            Self::Failed(failure) => Error::Network(failure),
+            Self::TooLarge(limit) => Error::BodyTooLarge { limit },
+        }
+    }
+
+    pub(crate) fn into_failure(self) -> NetworkFailure {
+        match self {
+            Self::Failed(failure) => failure,
+            Self::TooLarge(limit) => NetworkFailure {
+                stage: SendStage::MaybeSent,
+                description: format!("response body larger than {limit} bytes"),
+            },
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! OAuth lifecycle over real sockets against qonto-mock.
+
+mod common;
+
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::Duration;
+
+use qonto_mock::MockConfig;
+use qonto_store::{MemoryStore, TokenStore};
+use qonto_ureq::{Error, TransportConfig};
+
+fn get_org(client: &qonto_ureq::Client) -> Result<(), Error> {
+    client.organization().map(|_| ())
+}
+
+#[test]
+fn a_thousand_threads_cause_exactly_one_refresh_for_a_stale_token() {
+    let mock = common::start(MockConfig::default());
+    let (client, _store) = common::oauth(&mock);
+    mock.clock().advance(Duration::from_secs(3590));
+    let barrier = Arc::new(Barrier::new(1000));
+    let threads: Vec<_> = (0..1000)
+        .map(|_| {
+            let (client, barrier) = (client.clone(), barrier.clone());
+            thread::spawn(move || {
+                barrier.wait();
+                get_org(&client)
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap().unwrap();
+    }
+    assert_eq!(mock.stats().token_calls("refresh_token"), 1);
+}
+
+#[test]
+fn a_thousand_threads_cause_exactly_one_refresh_at_cold_start_with_an_expired_token() {
+    let mock = common::start(MockConfig::default());
+    let store: Arc<dyn TokenStore> =
+        Arc::new(MemoryStore::with_tokens(common::issued_tokens(&mock)));
+    mock.clock().advance(Duration::from_secs(7200));
+    let client = common::oauth_with_store(&mock, store, TransportConfig::default());
+    let barrier = Arc::new(Barrier::new(1000));
+    let threads: Vec<_> = (0..1000)
+        .map(|_| {
+            let (client, barrier) = (client.clone(), barrier.clone());
+            thread::spawn(move || {
+                barrier.wait();
+                get_org(&client)
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap().unwrap();
+    }
+    assert_eq!(mock.stats().token_calls("refresh_token"), 1);
+}
+
+#[test]
+fn proactive_refresh_persists_the_rotated_tokens_before_use() {
+    let mock = common::start(MockConfig::default());
+    let (client, store) = common::oauth(&mock);
+    let before = store.load().unwrap().unwrap();
+    mock.clock().advance(Duration::from_secs(3400));
+    get_org(&client).unwrap();
+    assert_eq!(mock.stats().token_calls("refresh_token"), 1);
+    let after = store.load().unwrap().unwrap();
+    assert!(
+        !after.same_tokens(&before),
+        "rotated tokens are in the store"
+    );
+    let status = client.oauth_status().unwrap();
+    assert_eq!(status.access_expires_at, Some(after.expires_at));
+}
+
+#[test]
+fn token_endpoint_failures_never_fail_calls_while_the_token_is_valid() {
+    let mock = common::start(MockConfig::default());
+    let (client, _) = common::oauth(&mock);
+    mock.clock().advance(Duration::from_secs(3400));
+    mock.faults().fail_next_token_requests(5, 503);
+    get_org(&client).unwrap();
+    assert_eq!(
+        mock.stats().token_calls("refresh_token"),
+        1,
+        "one attempt, then back-off"
+    );
+    for _ in 0..20 {
+        get_org(&client).unwrap();
+    }
+    assert_eq!(
+        mock.stats().token_calls("refresh_token"),
+        1,
+        "no retry inside 10 s"
+    );
+    mock.clock().advance(Duration::from_secs(10));
+    get_org(&client).unwrap();
+    assert_eq!(mock.stats().token_calls("refresh_token"), 2);
+}
+
+#[test]
+fn token_endpoint_timeouts_never_fail_calls_while_the_token_is_valid() {
+    let mock = common::start(MockConfig::default());
+    let store: Arc<dyn TokenStore> =
+        Arc::new(MemoryStore::with_tokens(common::issued_tokens(&mock)));
+    let transport = TransportConfig::default().with_timeout(Duration::from_millis(300));
+    let client = common::oauth_with_store(&mock, store, transport);
+    mock.clock().advance(Duration::from_secs(3400));
+    mock.faults().token_delay(Duration::from_secs(2));
+    get_org(&client).unwrap();
+    mock.faults().clear();
+    get_org(&client).unwrap();
+}
+
+#[test]
+fn invalid_grant_requires_reauthorization_after_exactly_one_token_call() {
+    let mock = common::start(MockConfig::default());
+    let (client, store) = common::oauth(&mock);
+    // Revoke the grant on the server.
+    let mut tokens = store.load().unwrap().unwrap();
+    tokens.refresh_token = Some(qonto_auth_core::secret::RefreshToken::new("ory_rt_unknown"));
+    store.lock().unwrap().save(&tokens).unwrap();
+    let client2 = common::oauth_with_store(&mock, store, TransportConfig::default());
+    drop(client);
+    mock.clock().advance(Duration::from_secs(3590));
+    let err = get_org(&client2).unwrap_err();
+    assert_eq!(err.code(), "reauthorization_required", "{err}");
+    let err = get_org(&client2).unwrap_err();
+    assert_eq!(err.code(), "reauthorization_required");
+    assert_eq!(mock.stats().token_calls("refresh_token"), 1);
+}
+
+#[test]
+fn a_revoked_access_token_is_refreshed_once_and_retried_once() {
+    let mock = common::start(MockConfig::default());
+    let (client, store) = common::oauth(&mock);
+    // The access token is replaced by one the server does not know; the refresh token is good.
+    let mut tokens = store.load().unwrap().unwrap();
+    tokens.access_token = qonto_auth_core::secret::AccessToken::new("ory_at_revoked");
+    let client = {
+        drop(client);
+        store.lock().unwrap().save(&tokens).unwrap();
+        common::oauth_with_store(&mock, store, TransportConfig::default())
+    };
+    get_org(&client).unwrap();
+    assert_eq!(mock.stats().token_calls("refresh_token"), 1);
+    assert_eq!(mock.stats().requests("/v2/organization", 401), 1);
+    assert_eq!(mock.stats().requests("/v2/organization", 200), 1);
+}
+
+#[test]
+fn a_lost_refresh_response_is_recovered_inside_the_grace_window() {
+    let mock = common::start(MockConfig::default());
+    let (client, _) = common::oauth(&mock);
+    mock.clock().advance(Duration::from_secs(3400));
+    mock.faults().lose_next_token_responses(1);
+    get_org(&client).unwrap();
+    assert_eq!(
+        mock.stats().token_calls("refresh_token"),
+        2,
+        "one loss, one retry"
+    );
+    mock.clock().advance(Duration::from_secs(3400));
+    get_org(&client).unwrap();
+}
+
+#[test]
+fn convenience_calls_follow_pagination() {
+    let mock = common::start(MockConfig::default());
+    let client = common::api_key_client(&mock, None);
+    let all = client.bank_accounts().unwrap();
+    assert_eq!(all.len(), 3);
+    let page = client.bank_accounts_page(2, 2).unwrap();
+    assert_eq!(page.bank_accounts.len(), 1);
+    assert_eq!(page.meta.total_pages, 2);
+    assert!(!client.organization().unwrap().slug.is_empty());
+}
