@@ -57,15 +57,16 @@ impl ApiResponse {
     }
 }
 
-enum Auth {
+/// How requests are authenticated.
+enum Credentials {
     ApiKey(ApiKey),
     Token(AccessToken),
-    OAuth(OAuthDriver),
+    OAuth(Box<OAuthDriver>),
 }
 
 struct Inner {
     environment: Environment,
-    auth: Auth,
+    auth: Credentials,
     agent: Agent,
     config: TransportConfig,
     clock: Clock,
@@ -80,9 +81,9 @@ pub struct Client {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let method = match self.inner.auth {
-            Auth::ApiKey(_) => "api_key",
-            Auth::Token(_) => "access_token",
-            Auth::OAuth(_) => "oauth",
+            Credentials::ApiKey(_) => "api_key",
+            Credentials::Token(_) => "access_token",
+            Credentials::OAuth(_) => "oauth",
         };
         f.debug_struct("Client")
             .field("environment", &self.inner.environment.kind())
@@ -133,12 +134,12 @@ impl ClientBuilder {
 
     /// A client using a static API key.
     pub fn api_key(self, key: ApiKey) -> Client {
-        self.finish(Auth::ApiKey(key))
+        self.finish(Credentials::ApiKey(key))
     }
 
     /// A client using a fixed access token (never refreshed).
     pub fn access_token(self, token: AccessToken) -> Client {
-        self.finish(Auth::Token(token))
+        self.finish(Credentials::Token(token))
     }
 
     /// A client using OAuth tokens kept in `store`.
@@ -158,10 +159,10 @@ impl ClientBuilder {
         let lifecycle =
             TokenLifecycle::new(self.environment.clone(), client, self.lifecycle.clone());
         let driver = OAuthDriver::new(lifecycle, store)?;
-        Ok(self.finish(Auth::OAuth(driver)))
+        Ok(self.finish(Credentials::OAuth(Box::new(driver))))
     }
 
-    fn finish(self, auth: Auth) -> Client {
+    fn finish(self, auth: Credentials) -> Client {
         let agent = wire::agent(&self.config);
         let inner = Inner {
             environment: self.environment,
@@ -227,7 +228,7 @@ impl Client {
         let body = json_body.map(|v| serde_json::to_vec(v).unwrap_or_default());
         let (mut response, used) = self.attempt(&method, path_and_query, body.clone())?;
         if response.status == StatusCode::UNAUTHORIZED {
-            if let (Auth::OAuth(driver), Some(used)) = (&self.inner.auth, used) {
+            if let (Credentials::OAuth(driver), Some(used)) = (&self.inner.auth, used) {
                 match driver.unauthorized(used, &self.inner.clock) {
                     UnauthorizedAdvice::RetryWithNewerToken
                     | UnauthorizedAdvice::RefreshThenRetry => {
@@ -255,9 +256,9 @@ impl Client {
     ) -> Result<(wire::RawResponse, Option<Fingerprint>), Error> {
         let inner = &*self.inner;
         let (authorization, used) = match &inner.auth {
-            Auth::ApiKey(key) => (Authorization::ApiKey(key.clone()), None),
-            Auth::Token(token) => (Authorization::Bearer(token.clone()), None),
-            Auth::OAuth(driver) => {
+            Credentials::ApiKey(key) => (Authorization::ApiKey(key.clone()), None),
+            Credentials::Token(token) => (Authorization::Bearer(token.clone()), None),
+            Credentials::OAuth(driver) => {
                 let credential =
                     driver.bearer(&inner.agent, inner.config.max_body, &inner.clock)?;
                 (
@@ -343,7 +344,7 @@ impl Client {
         pkce: Option<&PkceVerifier>,
     ) -> Result<(), Error> {
         let inner = &*self.inner;
-        let Auth::OAuth(driver) = &inner.auth else {
+        let Credentials::OAuth(driver) = &inner.auth else {
             return Err(Error::NotOAuth);
         };
         driver.exchange(
@@ -362,7 +363,7 @@ impl Client {
     /// [`Error::NotOAuth`] for API-key clients, [`Error::Auth`] when the refresh fails.
     pub fn refresh_now(&self) -> Result<(), Error> {
         let inner = &*self.inner;
-        let Auth::OAuth(driver) = &inner.auth else {
+        let Credentials::OAuth(driver) = &inner.auth else {
             return Err(Error::NotOAuth);
         };
         driver.refresh_now(&inner.agent, inner.config.max_body, &inner.clock)
@@ -374,7 +375,7 @@ impl Client {
     ///
     /// [`Error::NotOAuth`] for API-key clients, [`Error::Store`] when removal fails.
     pub fn logout(&self) -> Result<(), Error> {
-        let Auth::OAuth(driver) = &self.inner.auth else {
+        let Credentials::OAuth(driver) = &self.inner.auth else {
             return Err(Error::NotOAuth);
         };
         driver.logout()
@@ -383,7 +384,7 @@ impl Client {
     /// The OAuth lifecycle status (no secrets), for OAuth clients.
     pub fn oauth_status(&self) -> Option<LifecycleStatus> {
         match &self.inner.auth {
-            Auth::OAuth(driver) => Some(driver.status(&self.inner.clock)),
+            Credentials::OAuth(driver) => Some(driver.status(&self.inner.clock)),
             _ => None,
         }
     }
@@ -391,7 +392,7 @@ impl Client {
     /// Warnings collected since the last call (for example a refresh token nearing its end).
     pub fn take_warnings(&self) -> Vec<Warning> {
         match &self.inner.auth {
-            Auth::OAuth(driver) => driver.take_warnings(),
+            Credentials::OAuth(driver) => driver.take_warnings(),
             _ => Vec::new(),
         }
     }
