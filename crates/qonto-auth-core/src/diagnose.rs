@@ -6,10 +6,12 @@
 
 use http::{HeaderMap, StatusCode};
 
-use crate::classify::{Classification, ErrorKind, classify};
+use crate::classify::{ApiError, ErrorKind, classify};
 use crate::credentials::{check_access_token, check_api_key};
 use crate::environment::{BaseUrl, Endpoints, EnvironmentError, EnvironmentKind};
 use crate::header::AuthMethod;
+use crate::lifecycle::RefreshError;
+use crate::oauth::TokenResponseError;
 
 /// How bad a finding is.
 #[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -318,22 +320,24 @@ pub fn diagnose_response(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Finding {
-    let error = match classify(status, headers, body) {
-        Classification::Success => {
-            return Finding::pass(
-                "probe_ok",
-                format!("GET /v2/bank_accounts answered {status} with JSON"),
-            );
-        }
-        Classification::Failure(error) => error,
-    };
-    let (severity, family) = match &error.kind {
-        ErrorKind::SandboxGate(_) => (Severity::Fail, Family::SandboxGate),
+    match classify(status, headers, body).into_result() {
+        Ok(()) => Finding::pass(
+            "probe_ok",
+            format!("GET /v2/bank_accounts answered {status} with JSON"),
+        ),
+        Err(error) => finding_for_api_error(method, &error),
+    }
+}
+
+/// The finding for a classified API failure (what [`diagnose_response`] reports).
+pub fn finding_for_api_error(method: Option<AuthMethod>, error: &ApiError) -> Finding {
+    let family = match &error.kind {
+        ErrorKind::SandboxGate(_) => Family::SandboxGate,
         ErrorKind::Unauthorized | ErrorKind::Forbidden | ErrorKind::MissingScope => {
-            (Severity::Fail, Family::Rejected)
+            Family::Rejected
         }
-        ErrorKind::RateLimited { .. } | ErrorKind::Server => (Severity::Fail, Family::Server),
-        _ => (Severity::Fail, Family::Configuration),
+        ErrorKind::RateLimited { .. } | ErrorKind::Server => Family::Server,
+        _ => Family::Configuration,
     };
     let mut message = error.kind.message();
     if let Some(detail) = error.details.iter().find_map(|d| d.detail.as_deref()) {
@@ -341,11 +345,38 @@ pub fn diagnose_response(
     }
     Finding {
         code: error.kind.code(),
-        severity,
+        severity: Severity::Fail,
         family,
         message,
         fix: error.kind.fix(method).to_owned(),
-        trace_id: error.trace_id,
+        trace_id: error.trace_id.clone(),
+    }
+}
+
+/// The finding for an OAuth token failure (no usable token could be had).
+pub fn finding_for_refresh_error(error: &RefreshError) -> Finding {
+    let (family, fix) = match error {
+        RefreshError::ReauthRequired(_) => (Family::Rejected, "log in again: `qonto auth login`"),
+        RefreshError::Misconfigured(TokenResponseError::SandboxGate { .. }) => (
+            Family::SandboxGate,
+            ErrorKind::SandboxGate(crate::classify::GateSignal::HtmlPage).fix(None),
+        ),
+        RefreshError::Misconfigured(_) => (
+            Family::Configuration,
+            "check the OAuth client id and secret (Developer Portal) and the OAuth base URL",
+        ),
+        _ => (
+            Family::Server,
+            "retry later; if it persists, check the network and Qonto's status",
+        ),
+    };
+    Finding {
+        code: error.code(),
+        severity: Severity::Fail,
+        family,
+        message: error.to_string(),
+        fix: fix.to_owned(),
+        trace_id: None,
     }
 }
 
@@ -458,5 +489,19 @@ mod tests {
         let f = diagnose_response(None, StatusCode::OK, &HeaderMap::new(), b"{}");
         assert_eq!((f.code, f.severity), ("probe_ok", Severity::Pass));
         assert_eq!(Finding::network("refused").family, Family::Network);
+    }
+
+    #[test]
+    fn token_failures_map_to_families_and_fixes() {
+        use crate::lifecycle::ReauthReason;
+        let f = finding_for_refresh_error(&RefreshError::ReauthRequired(ReauthReason::NotLoggedIn));
+        assert_eq!((f.code, f.family), ("reauthorization_required", Family::Rejected));
+        assert!(f.fix.contains("qonto auth login"));
+        let gate = TokenResponseError::SandboxGate {
+            signal: crate::classify::GateSignal::RedirectToDeveloperPortal,
+            trace_id: None,
+        };
+        let f = finding_for_refresh_error(&RefreshError::Misconfigured(gate));
+        assert_eq!((f.code, f.family), ("sandbox_gate", Family::SandboxGate));
     }
 }
