@@ -1,0 +1,406 @@
+//! `qonto auth login|status|refresh|logout`.
+
+use std::io::{BufRead, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant, SystemTime};
+
+use qonto_auth_core::Timestamp;
+use qonto_auth_core::environment::is_loopback;
+use qonto_auth_core::facts::CONSENTS_PATH;
+use qonto_auth_core::http::{Method, Uri};
+use qonto_auth_core::oauth::{
+    AuthorizeUrl, CallbackError, CsrfState, PkceVerifier, parse_callback,
+};
+use qonto_auth_core::secret::AuthorizationCode;
+use qonto_store::TokenStore;
+use serde_json::json;
+
+use crate::cli::{LoginArgs, Output};
+use crate::failure::Failure;
+use crate::output::print_json;
+use crate::settings::{Credential, Resolved};
+
+/// The authorization-code flow: browser (or printed URL) and loopback callback, or a pasted
+/// redirect URL; then the code exchange, whose tokens go to the profile's file store.
+pub(crate) fn login(resolved: &Resolved, args: &LoginArgs, output: Output) -> Result<(), Failure> {
+    let oauth = resolved.oauth_client()?;
+    let environment = resolved.environment()?;
+    let state = CsrfState::random()
+        .map_err(|e| Failure::configuration("no_randomness", e.to_string(), "check the system"))?;
+    let pkce = if args.pkce {
+        Some(PkceVerifier::random().map_err(|e| {
+            Failure::configuration("no_randomness", e.to_string(), "check the system")
+        })?)
+    } else {
+        None
+    };
+    let scopes: Vec<&str> = args.scopes.iter().map(String::as_str).collect();
+    let mut url = AuthorizeUrl::new(&oauth, &scopes, &state);
+    if let Some(org) = &args.organization_id {
+        url = url.organization_id(org);
+    }
+    if let Some(verifier) = &pkce {
+        url = url.pkce(verifier);
+    }
+    let url = url.build(environment.endpoints());
+
+    let code = if args.paste {
+        eprintln_flush(&format!(
+            "Open this URL in a browser, approve, then paste the URL you were redirected to:\n{url}"
+        ));
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+            Failure::configuration("stdin_unreadable", e.to_string(), "paste the URL")
+        })?;
+        parse_callback(&line, &state).map_err(callback_failure)?
+    } else {
+        let listener = bind_callback(oauth.redirect_uri())?;
+        eprintln_flush(&format!(
+            "Opening the browser to authorize (or open this URL yourself):\n{url}"
+        ));
+        if !args.no_browser {
+            open_browser(&url);
+        }
+        eprintln_flush("Waiting for the browser to come back (Ctrl-C to cancel)...");
+        wait_for_callback(
+            &listener,
+            oauth.redirect_uri(),
+            &state,
+            Duration::from_secs(args.timeout),
+        )?
+    };
+    exchange(resolved, &code, pkce.as_ref())?;
+    report_tokens(resolved, output, "logged_in")
+}
+
+fn exchange(
+    resolved: &Resolved,
+    code: &AuthorizationCode,
+    pkce: Option<&PkceVerifier>,
+) -> Result<(), Failure> {
+    let client = resolved.client()?;
+    client.exchange_code(code, pkce).map_err(Failure::from)
+}
+
+fn callback_failure(error: CallbackError) -> Failure {
+    let code = match error {
+        CallbackError::StateMismatch | CallbackError::StateMissing => "callback_state_mismatch",
+        CallbackError::Denied { .. } => "authorization_denied",
+        _ => "callback_invalid",
+    };
+    Failure::configuration(
+        code,
+        error.to_string(),
+        "run `qonto auth login` again (one login at a time)",
+    )
+}
+
+/// Binds the loopback listener for a redirect URI such as `http://localhost:18920/callback`.
+fn bind_callback(redirect_uri: &str) -> Result<TcpListener, Failure> {
+    let uri: Uri = redirect_uri
+        .parse()
+        .map_err(|_| bad_redirect(redirect_uri))?;
+    let host = uri.host().unwrap_or_default();
+    if uri.scheme_str() != Some("http") || !is_loopback(host) {
+        return Err(Failure::configuration(
+            "redirect_not_loopback",
+            format!(
+                "the redirect URI {redirect_uri} is not a loopback http URL, so this machine cannot receive the callback"
+            ),
+            "use --paste, or register http://localhost:PORT/callback for the client",
+        ));
+    }
+    let port = uri.port_u16().unwrap_or(80);
+    TcpListener::bind(("127.0.0.1", port)).map_err(|e| {
+        Failure::configuration(
+            "callback_port_busy",
+            format!("cannot listen on 127.0.0.1:{port}: {e}"),
+            "free the port, or use --paste",
+        )
+    })
+}
+
+fn bad_redirect(uri: &str) -> Failure {
+    Failure::configuration(
+        "redirect_uri_invalid",
+        format!("invalid redirect URI {uri}"),
+        "check --redirect-uri",
+    )
+}
+
+/// Serves the loopback callback until the expected path arrives or the timeout passes.
+fn wait_for_callback(
+    listener: &TcpListener,
+    redirect_uri: &str,
+    state: &CsrfState,
+    timeout: Duration,
+) -> Result<AuthorizationCode, Failure> {
+    let expected_path = redirect_uri
+        .parse::<Uri>()
+        .map(|u| u.path().to_owned())
+        .unwrap_or_else(|_| "/".into());
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| Failure::configuration("callback_listener", e.to_string(), "retry"))?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                if let Some(result) = handle_callback(stream, &expected_path, state) {
+                    return result;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if Instant::now() >= deadline {
+                    return Err(Failure::configuration(
+                        "login_timeout",
+                        format!("no callback within {} s", timeout.as_secs()),
+                        "run `qonto auth login` again, or use --paste on a machine without a browser",
+                    ));
+                }
+                // Polling the non-blocking listener keeps the timeout exact without threads.
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => {
+                return Err(Failure::configuration(
+                    "callback_listener",
+                    e.to_string(),
+                    "retry",
+                ));
+            }
+        }
+    }
+}
+
+/// Answers one browser request; `None` when it was not the callback (for example a favicon).
+fn handle_callback(
+    mut stream: TcpStream,
+    expected_path: &str,
+    state: &CsrfState,
+) -> Option<Result<AuthorizationCode, Failure>> {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&head);
+    let target = text
+        .lines()
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .unwrap_or("/");
+    if target.split('?').next() != Some(expected_path) {
+        respond(&mut stream, "404 Not Found", "Not the login callback.");
+        return None;
+    }
+    let result = parse_callback(target, state);
+    match &result {
+        Ok(_) => respond(
+            &mut stream,
+            "200 OK",
+            "Logged in. You can close this tab and return to the terminal.",
+        ),
+        Err(error) => respond(
+            &mut stream,
+            "400 Bad Request",
+            &format!("Login failed: {error}"),
+        ),
+    }
+    Some(result.map_err(callback_failure))
+}
+
+fn respond(stream: &mut TcpStream, status: &str, message: &str) {
+    let body = format!(
+        "<!doctype html><html><body><p>{}</p></body></html>",
+        html_escape(message)
+    );
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Opens the system browser; failures are fine, the URL is printed anyway.
+fn open_browser(url: &str) {
+    let mut command = if cfg!(target_os = "macos") {
+        std::process::Command::new("open")
+    } else if cfg!(windows) {
+        let mut c = std::process::Command::new("cmd");
+        c.args(["/C", "start", ""]);
+        c
+    } else {
+        std::process::Command::new("xdg-open")
+    };
+    let _ = command
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+}
+
+fn eprintln_flush(text: &str) {
+    let mut err = anstream::stderr();
+    let _ = writeln!(err, "{text}");
+    let _ = err.flush();
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_system_time(SystemTime::now())
+}
+
+/// `qonto auth status`.
+pub(crate) fn status(resolved: &Resolved, output: Output) -> Result<(), Failure> {
+    match &resolved.credential {
+        Credential::OAuth { .. } => report_tokens(resolved, output, "status"),
+        other => {
+            let method = match other {
+                Credential::ApiKey(_) => "api_key",
+                Credential::AccessToken(_) => "access_token",
+                _ => "none",
+            };
+            match output {
+                Output::Json => print_json(
+                    &json!({"method": method, "environment": resolved.kind.as_str(), "profile": resolved.profile}),
+                ),
+                Output::Text => {
+                    let mut out = anstream::stdout();
+                    let _ = writeln!(
+                        out,
+                        "method: {method} (nothing to refresh)\nenvironment: {}\nprofile: {}",
+                        resolved.kind, resolved.profile
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Prints what the profile's token file says, with no secret.
+fn report_tokens(resolved: &Resolved, output: Output, event: &str) -> Result<(), Failure> {
+    let tokens = resolved.store().load().map_err(|e| {
+        Failure::configuration("token_store_unreadable", e.to_string(), "log in again")
+    })?;
+    let now = now();
+    let Some(tokens) = tokens else {
+        return Err(Failure(qonto_auth_core::diagnose::Finding {
+            code: "not_logged_in",
+            severity: qonto_auth_core::diagnose::Severity::Fail,
+            family: qonto_auth_core::diagnose::Family::Rejected,
+            message: format!("no OAuth tokens stored for profile `{}`", resolved.profile),
+            fix: "run `qonto auth login`".into(),
+            trace_id: None,
+        }));
+    };
+    let expires_in = tokens.expires_at.unix_secs() as i64 - now.unix_secs() as i64;
+    let lifetime = qonto_auth_core::facts::REFRESH_TOKEN_LIFETIME.as_secs() as i64;
+    let refresh_age = tokens
+        .refresh_issued_at
+        .map(|at| now.unix_secs() as i64 - at.unix_secs() as i64);
+    let days_left = refresh_age.map(|age| (lifetime - age).max(0) / 86_400);
+    match output {
+        Output::Json => print_json(&json!({
+            "event": event,
+            "method": "oauth",
+            "environment": resolved.kind.as_str(),
+            "profile": resolved.profile,
+            "token_file": resolved.token_path(),
+            "access_token_expires_at": tokens.expires_at.unix_secs(),
+            "access_token_expires_in_secs": expires_in,
+            "has_refresh_token": tokens.refresh_token.is_some(),
+            "refresh_token_age_secs": refresh_age,
+            "refresh_token_days_left": days_left,
+            "scope": tokens.scope,
+        })),
+        Output::Text => {
+            let mut out = anstream::stdout();
+            let access = if expires_in > 0 {
+                format!("expires in {} min", expires_in / 60)
+            } else {
+                "expired (refreshed on next use)".into()
+            };
+            let _ = writeln!(
+                out,
+                "method: oauth\nenvironment: {}\nprofile: {}\ntoken file: {}",
+                resolved.kind,
+                resolved.profile,
+                resolved.token_path().display()
+            );
+            let _ = writeln!(out, "access token: {access}");
+            match (refresh_age, days_left) {
+                (Some(age), Some(left)) => {
+                    let _ = writeln!(
+                        out,
+                        "refresh token: issued {} days ago, {left} days left of 90",
+                        age / 86_400
+                    );
+                }
+                _ => {
+                    let _ = writeln!(
+                        out,
+                        "refresh token: none (request the offline_access scope)"
+                    );
+                }
+            }
+            if let Some(scope) = &tokens.scope {
+                let _ = writeln!(out, "scopes: {scope}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `qonto auth refresh`.
+pub(crate) fn refresh(resolved: &Resolved, output: Output) -> Result<(), Failure> {
+    resolved.client()?.refresh_now()?;
+    report_tokens(resolved, output, "refreshed")
+}
+
+/// `qonto auth logout`: revoke the consent (unless `local_only`), then delete the tokens.
+pub(crate) fn logout(resolved: &Resolved, local_only: bool, output: Output) -> Result<(), Failure> {
+    let client = resolved.client()?;
+    let revoked = if local_only {
+        false
+    } else {
+        match client.send(Method::DELETE, CONSENTS_PATH, None) {
+            Ok(_) => true,
+            Err(error) => {
+                let failure = Failure::from(error);
+                eprintln_flush(&format!(
+                    "warning: could not revoke the consent ({}); deleting the local tokens anyway",
+                    failure.0.message
+                ));
+                false
+            }
+        }
+    };
+    client.logout()?;
+    match output {
+        Output::Json => print_json(
+            &json!({"event": "logged_out", "consent_revoked": revoked, "profile": resolved.profile}),
+        ),
+        Output::Text => {
+            let mut out = anstream::stdout();
+            let _ = writeln!(
+                out,
+                "logged out of profile {}{}",
+                resolved.profile,
+                if revoked { " (consent revoked)" } else { "" }
+            );
+        }
+    }
+    Ok(())
+}

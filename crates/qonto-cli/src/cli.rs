@@ -1,0 +1,261 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exit codes, shown in `--help` and documented in docs/troubleshooting.md.
+pub(crate) const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  unexpected error
+  2  invalid command line
+  3  malformed credentials (caught before any request)
+  4  configuration problem (environment, hosts, OAuth client)
+  5  credentials rejected (401/403, or log in again)
+  6  sandbox gate: staging token missing or wrong
+  7  network error
+  8  server error or rate limit (5xx, 429)
+
+Secrets are best given through environment variables (QONTO_API_KEY, QONTO_SECRET_KEY,
+QONTO_ACCESS_TOKEN, QONTO_CLIENT_SECRET, QONTO_STAGING_TOKEN) or `-` to read from stdin:
+values typed as flags stay in your shell history.";
+
+/// Log in to, check and troubleshoot access to the Qonto Business API.
+#[derive(Debug, Parser)]
+#[command(name = "qonto", version, after_help = EXIT_CODES, arg_required_else_help = true)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Settings shared by every command; each also comes from its `QONTO_*` variable and from the
+/// selected profile of the config file, in that order of precedence.
+#[derive(Args, Clone, Default)]
+pub(crate) struct Global {
+    /// Environment: production or sandbox.
+    #[arg(long = "env", global = true, env = "QONTO_ENV", value_enum)]
+    pub(crate) env: Option<EnvArg>,
+    /// Sandbox staging token (from the Developer Portal); `-` reads it from stdin.
+    #[arg(
+        long,
+        global = true,
+        env = "QONTO_STAGING_TOKEN",
+        hide_env_values = true
+    )]
+    pub(crate) staging_token: Option<String>,
+    /// API key as `login:secret-key`; `-` reads it from stdin.
+    #[arg(long, global = true, env = "QONTO_API_KEY", hide_env_values = true)]
+    pub(crate) api_key: Option<String>,
+    /// Organization login (with --secret-key).
+    #[arg(long, global = true, env = "QONTO_LOGIN")]
+    pub(crate) login: Option<String>,
+    /// API secret key (with --login); `-` reads it from stdin.
+    #[arg(long, global = true, env = "QONTO_SECRET_KEY", hide_env_values = true)]
+    pub(crate) secret_key: Option<String>,
+    /// An OAuth access token, used as is (never refreshed); `-` reads it from stdin.
+    #[arg(
+        long,
+        global = true,
+        env = "QONTO_ACCESS_TOKEN",
+        hide_env_values = true
+    )]
+    pub(crate) access_token: Option<String>,
+    /// OAuth client id (Developer Portal).
+    #[arg(long, global = true, env = "QONTO_CLIENT_ID")]
+    pub(crate) client_id: Option<String>,
+    /// OAuth client secret; `-` reads it from stdin.
+    #[arg(
+        long,
+        global = true,
+        env = "QONTO_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub(crate) client_secret: Option<String>,
+    /// OAuth redirect URI registered for the client [default: http://localhost:18920/callback].
+    #[arg(long, global = true, env = "QONTO_REDIRECT_URI")]
+    pub(crate) redirect_uri: Option<String>,
+    /// Business API base URL override (a mock or a proxy).
+    #[arg(long, global = true, env = "QONTO_API_BASE_URL")]
+    pub(crate) base_url: Option<String>,
+    /// OAuth base URL override.
+    #[arg(long, global = true, env = "QONTO_OAUTH_BASE_URL")]
+    pub(crate) oauth_base_url: Option<String>,
+    /// Profile of the config file to use [default: default].
+    #[arg(long, global = true, env = "QONTO_PROFILE")]
+    pub(crate) profile: Option<String>,
+    /// Directory of config.toml and stored tokens [default: the platform's config dir].
+    #[arg(long, global = true, env = "QONTO_CONFIG_DIR")]
+    pub(crate) config_dir: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    pub(crate) output: Output,
+}
+
+impl std::fmt::Debug for Global {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = |v: &Option<String>| v.as_ref().map(|_| "[redacted]");
+        f.debug_struct("Global")
+            .field("env", &self.env)
+            .field("staging_token", &secret(&self.staging_token))
+            .field("api_key", &secret(&self.api_key))
+            .field("login", &self.login)
+            .field("secret_key", &secret(&self.secret_key))
+            .field("access_token", &secret(&self.access_token))
+            .field("client_id", &self.client_id)
+            .field("client_secret", &secret(&self.client_secret))
+            .field("base_url", &self.base_url)
+            .field("oauth_base_url", &self.oauth_base_url)
+            .field("profile", &self.profile)
+            .field("output", &self.output)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The secret-carrying arguments, by clap id.
+pub(crate) const SECRET_ARGS: &[&str] = &[
+    "staging_token",
+    "api_key",
+    "secret_key",
+    "access_token",
+    "client_secret",
+];
+
+#[derive(Clone, Copy, Debug, Eq, PartialEq, ValueEnum)]
+pub(crate) enum EnvArg {
+    Production,
+    Sandbox,
+}
+
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq, ValueEnum)]
+pub(crate) enum Output {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the troubleshooting guide: check credentials and settings, call
+    /// GET /v2/bank_accounts, diagnose the answer.
+    Doctor,
+    /// Log in with OAuth, and inspect, refresh or remove the stored tokens.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+    /// Business accounts.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+    /// Send an authenticated request, like curl: `qonto request GET /v2/organization`.
+    Request(RequestArgs),
+    /// Run the local mock of Qonto for your own integration tests.
+    #[command(subcommand)]
+    Mock(MockCommand),
+    /// See what doctor reports for each failure of the troubleshooting guide, against a
+    /// built-in mock: no account needed.
+    Demo,
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuthCommand {
+    /// Authorize this machine with OAuth (browser and loopback callback, or paste the URL).
+    Login(LoginArgs),
+    /// Show the method, environment, token expiry and refresh-token age (no secrets).
+    Status,
+    /// Refresh the OAuth tokens now.
+    Refresh,
+    /// Revoke the consent where possible and delete the stored tokens.
+    Logout {
+        /// Only delete the stored tokens; do not call Qonto.
+        #[arg(long)]
+        local_only: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct LoginArgs {
+    /// Print the URL instead of opening a browser.
+    #[arg(long)]
+    pub(crate) no_browser: bool,
+    /// Headless: do not listen; paste the URL the browser was redirected to.
+    #[arg(long)]
+    pub(crate) paste: bool,
+    /// Scopes to request.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "offline_access,organization.read"
+    )]
+    pub(crate) scopes: Vec<String>,
+    /// Pre-select an organization.
+    #[arg(long)]
+    pub(crate) organization_id: Option<String>,
+    /// Send a PKCE S256 challenge (not documented by Qonto; off by default).
+    #[arg(long)]
+    pub(crate) pkce: bool,
+    /// Seconds to wait for the browser's callback.
+    #[arg(long, default_value_t = 300)]
+    pub(crate) timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AccountsCommand {
+    /// List every business account (all pages).
+    List,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct RequestArgs {
+    /// HTTP method.
+    pub(crate) method: String,
+    /// Path and query, such as /v2/organization.
+    pub(crate) path: String,
+    /// JSON body.
+    #[arg(long)]
+    pub(crate) data: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MockCommand {
+    /// Serve the mock until interrupted.
+    Serve(MockArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct MockArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) port: u16,
+    /// Behave like the sandbox: every request needs the staging token.
+    #[arg(long)]
+    pub(crate) sandbox: bool,
+    /// The staging token the sandbox mock expects.
+    #[arg(long = "expect-staging-token", default_value = "demo-staging-token")]
+    pub(crate) expected_staging_token: String,
+    /// How the sandbox gate answers API requests without the staging token.
+    #[arg(long, value_enum, default_value_t = GateArg::Html)]
+    pub(crate) gate: GateArg,
+    /// Treat a staging header in other casing than `X-Qonto-Staging-Token` as missing.
+    #[arg(long)]
+    pub(crate) strict_header_case: bool,
+    /// Approve OAuth authorizations without showing the consent page.
+    #[arg(long)]
+    pub(crate) auto_approve: bool,
+    /// Requests allowed per 10 s window before 429.
+    #[arg(long)]
+    pub(crate) rate_limit: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, Eq, PartialEq, ValueEnum)]
+pub(crate) enum GateArg {
+    /// 200 with the OneLogin HTML page.
+    Html,
+    /// 302 to qonto.onelogin.com.
+    Redirect,
+}

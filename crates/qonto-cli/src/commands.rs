@@ -1,0 +1,109 @@
+//! `qonto accounts list` and `qonto request`.
+
+use std::io::Write;
+
+use qonto_auth_core::header::AuthMethod;
+use qonto_auth_core::http::Method;
+use serde_json::json;
+
+use crate::cli::{Output, RequestArgs};
+use crate::failure::Failure;
+use crate::output::print_json;
+use crate::settings::{Credential, Resolved};
+
+fn method_of(resolved: &Resolved) -> Option<AuthMethod> {
+    match resolved.credential {
+        Credential::ApiKey(_) => Some(AuthMethod::ApiKey),
+        Credential::Missing => None,
+        _ => Some(AuthMethod::OAuth),
+    }
+}
+
+/// Lists every bank account (all pages).
+pub(crate) fn accounts_list(resolved: &Resolved, output: Output) -> Result<(), Failure> {
+    let client = resolved.client()?;
+    let accounts = client
+        .bank_accounts()
+        .map_err(|e| Failure::from_client(e, method_of(resolved)))?;
+    match output {
+        Output::Json => {
+            let rows: Vec<_> = accounts
+                .iter()
+                .map(|a| {
+                    json!({
+                        "id": a.id, "name": a.name, "iban": a.iban, "currency": a.currency,
+                        "balance_cents": a.balance_cents, "status": a.status, "main": a.main,
+                    })
+                })
+                .collect();
+            print_json(&json!(rows));
+        }
+        Output::Text => {
+            let mut out = anstream::stdout();
+            let _ = writeln!(
+                out,
+                "{:<24} {:<34} {:>16} {:<8} MAIN",
+                "NAME", "IBAN", "BALANCE", "STATUS"
+            );
+            for a in &accounts {
+                let balance = match (a.balance_cents, &a.currency) {
+                    (Some(cents), Some(cur)) => {
+                        format!("{}.{:02} {cur}", cents / 100, (cents % 100).abs())
+                    }
+                    _ => "-".into(),
+                };
+                let _ = writeln!(
+                    out,
+                    "{:<24} {:<34} {:>16} {:<8} {}",
+                    a.name,
+                    a.iban.as_deref().unwrap_or("-"),
+                    balance,
+                    a.status.as_deref().unwrap_or("-"),
+                    if a.main { "yes" } else { "" }
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sends one authenticated request and prints the answer's body.
+pub(crate) fn request(resolved: &Resolved, args: &RequestArgs) -> Result<(), Failure> {
+    let method = Method::from_bytes(args.method.to_ascii_uppercase().as_bytes()).map_err(|_| {
+        Failure::configuration(
+            "invalid_method",
+            format!("`{}` is not an HTTP method", args.method),
+            "use GET, POST, PUT, PATCH or DELETE",
+        )
+    })?;
+    let body = args
+        .data
+        .as_deref()
+        .map(serde_json::from_str::<serde_json::Value>)
+        .transpose()
+        .map_err(|e| {
+            Failure::configuration(
+                "invalid_json",
+                format!("--data is not JSON: {e}"),
+                "pass a JSON document",
+            )
+        })?;
+    let client = resolved.client()?;
+    let response = client
+        .send(method, &args.path, body.as_ref())
+        .map_err(|e| Failure::from_client(e, method_of(resolved)))?;
+    let mut out = anstream::stdout();
+    match serde_json::from_slice::<serde_json::Value>(&response.body) {
+        Ok(value) => {
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            );
+        }
+        Err(_) => {
+            let _ = out.write_all(&response.body);
+        }
+    }
+    Ok(())
+}
