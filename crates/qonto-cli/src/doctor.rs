@@ -37,7 +37,8 @@ pub(crate) fn findings(resolved: &Resolved) -> Vec<Finding> {
     } else {
         false
     };
-    findings.extend(check_settings(&resolved.settings(stored || !oauth)));
+    // OAuth is checked as "tokens stored"; that finding is replaced below when they are not.
+    findings.extend(check_settings(&resolved.settings(true)));
     if oauth && !stored {
         for finding in findings
             .iter_mut()

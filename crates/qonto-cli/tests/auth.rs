@@ -1,0 +1,182 @@
+//! `qonto auth …`, `accounts list` and `request` end to end, with a headless login that
+//! follows the mock's consent redirect to the CLI's loopback listener.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Stdio};
+
+use common::*;
+use qonto_mock::OAuthClient;
+
+const CLIENT_ID: &str = "cli-test-client";
+const CLIENT_SECRET: &str = "cli-test-secret-SENTINEL";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Setup {
+    mock: MockServer,
+    dir: std::path::PathBuf,
+    redirect: String,
+}
+
+fn setup(name: &str) -> Setup {
+    let redirect = format!("http://127.0.0.1:{}/callback", free_port());
+    let client = OAuthClient {
+        client_id: CLIENT_ID.into(),
+        client_secret: CLIENT_SECRET.into(),
+        redirect_uris: vec![redirect.clone()],
+        allowed_scopes: vec!["offline_access".into(), "organization.read".into()],
+    };
+    let mock = MockServer::start(
+        MockConfig::default()
+            .with_client(client)
+            .with_auto_approve(true),
+    )
+    .unwrap();
+    Setup {
+        mock,
+        dir: config_dir(name),
+        redirect,
+    }
+}
+
+impl Setup {
+    fn qonto(&self) -> std::process::Command {
+        let mut command = qonto(&self.mock, &self.dir);
+        command
+            .env("QONTO_CLIENT_ID", CLIENT_ID)
+            .env("QONTO_CLIENT_SECRET", CLIENT_SECRET)
+            .env("QONTO_REDIRECT_URI", &self.redirect);
+        command
+    }
+
+    fn json(&self, args: &[&str]) -> (i32, serde_json::Value) {
+        let mut command = self.qonto();
+        command.args(args).args(["--output", "json"]);
+        let (code, json, all) = run(&mut command);
+        assert!(
+            !all.contains("SENTINEL"),
+            "the client secret was printed: {all}"
+        );
+        (code, json)
+    }
+
+    /// Starts `qonto auth login` and returns it with the authorize URL it printed.
+    fn start_login(&self, extra: &[&str]) -> (Child, String) {
+        let mut command = self.qonto();
+        command
+            .args(["auth", "login", "--no-browser", "--output", "json"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if extra.contains(&"--paste") {
+            command.stdin(Stdio::piped());
+        }
+        let mut child = command.spawn().unwrap();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let url = stderr
+            .lines()
+            .map(Result::unwrap)
+            .find(|line| line.starts_with("http://"))
+            .expect("the authorize URL is printed");
+        (child, url)
+    }
+}
+
+fn finish(child: Child) -> (i32, serde_json::Value) {
+    let output = child.wait_with_output().unwrap();
+    let json = serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
+    (output.status.code().unwrap(), json)
+}
+
+#[test]
+fn headless_login_then_every_command() {
+    let s = setup("login");
+    let (child, url) = s.start_login(&[]);
+    assert!(url.contains("/oauth2/auth?response_type=code&client_id=cli-test-client"));
+    // The "browser": the mock auto-approves and redirects to the CLI's loopback listener.
+    let (status, location) = http_get(&url);
+    assert_eq!(status, 302);
+    let callback = location.unwrap();
+    assert!(callback.starts_with(&s.redirect));
+    assert_eq!(http_get(&callback).0, 200);
+    let (code, json) = finish(child);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["event"], "logged_in");
+    assert_eq!(s.mock.stats().token_calls("authorization_code"), 1);
+
+    let (code, status) = s.json(&["auth", "status"]);
+    assert_eq!(code, 0);
+    assert_eq!(status["method"], "oauth");
+    assert_eq!(status["has_refresh_token"], true);
+    assert!(status["refresh_token_days_left"].as_i64().unwrap() >= 89);
+    assert!(status["access_token_expires_in_secs"].as_i64().unwrap() > 3500);
+
+    let (code, accounts) = s.json(&["accounts", "list"]);
+    assert_eq!(code, 0);
+    assert_eq!(accounts.as_array().unwrap().len(), 3);
+
+    let mut command = s.qonto();
+    command.args(["request", "GET", "/v2/organization"]);
+    let (code, org, _) = run(&mut command);
+    assert_eq!(code, 0);
+    assert!(org["organization"]["slug"].is_string());
+
+    let (code, refreshed) = s.json(&["auth", "refresh"]);
+    assert_eq!(code, 0, "{refreshed}");
+    assert_eq!(s.mock.stats().token_calls("refresh_token"), 1);
+
+    let (code, doctor) = s.json(&["doctor"]);
+    assert_eq!(code, 0, "{doctor}");
+
+    let (code, out) = s.json(&["auth", "logout"]);
+    assert_eq!(code, 0);
+    assert_eq!(out["consent_revoked"], true);
+    assert_eq!(s.mock.stats().requests("/v2/oauth2/consents", 204), 1);
+    let (code, status) = s.json(&["auth", "status"]);
+    assert_eq!(code, 5);
+    assert_eq!(status["error"]["code"], "not_logged_in");
+    let (code, doctor) = s.json(&["doctor"]);
+    assert_eq!(code, 5);
+    assert!(codes(&doctor).contains(&"not_logged_in".to_owned()));
+}
+
+#[test]
+fn paste_the_redirect_url_on_a_headless_machine() {
+    let s = setup("paste");
+    let (mut child, url) = s.start_login(&["--paste"]);
+    let (_, location) = http_get(&url);
+    writeln!(child.stdin.take().unwrap(), "{}", location.unwrap()).unwrap();
+    let (code, json) = finish(child);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(s.json(&["auth", "status"]).0, 0);
+}
+
+#[test]
+fn a_callback_with_another_state_is_refused() {
+    let s = setup("state");
+    let (child, url) = s.start_login(&[]);
+    let (_, location) = http_get(&url);
+    let forged = location.unwrap().replace("state=", "state=0");
+    assert_eq!(http_get(&forged).0, 400);
+    let (code, json) = finish(child);
+    assert_eq!(code, 4);
+    assert_eq!(json["error"]["code"], "callback_state_mismatch");
+    assert_eq!(s.mock.stats().token_calls("authorization_code"), 0);
+}
+
+#[test]
+fn login_times_out_cleanly() {
+    let s = setup("timeout");
+    let (child, _) = s.start_login(&["--timeout", "1"]);
+    let (code, json) = finish(child);
+    assert_eq!(code, 4);
+    assert_eq!(json["error"]["code"], "login_timeout");
+}
