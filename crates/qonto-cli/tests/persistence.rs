@@ -1,0 +1,174 @@
+//! Token files shared by OS processes: one refresh for two processes, and crashes mid-refresh
+//! that leave a store that still works.
+
+mod common;
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use common::*;
+use qonto_auth_core::secret::{AccessToken, RefreshToken};
+use qonto_auth_core::{Timestamp, TokenSet};
+use qonto_mock::DEMO_CLIENT_SECRET;
+
+/// Writes tokens issued by the mock whose expiry (by the wall clock the CLI reads) is due for
+/// a refresh.
+fn write_due_tokens(mock: &MockServer, dir: &std::path::Path) -> TokenSet {
+    let issued = mock.issue_tokens(DEMO_CLIENT_ID, "offline_access organization.read");
+    let now = Timestamp::from_system_time(SystemTime::now());
+    let tokens = TokenSet {
+        access_token: AccessToken::new(issued.access_token),
+        expires_at: now + Duration::from_secs(120),
+        refresh_token: issued.refresh_token.map(RefreshToken::new),
+        refresh_issued_at: Some(now),
+        scope: Some(issued.scope),
+    };
+    std::fs::create_dir_all(dir.join("tokens")).unwrap();
+    std::fs::write(dir.join("tokens/default.json"), tokens.to_persisted_json()).unwrap();
+    tokens
+}
+
+fn stored(dir: &std::path::Path) -> TokenSet {
+    TokenSet::from_persisted_json(&std::fs::read(dir.join("tokens/default.json")).unwrap()).unwrap()
+}
+
+fn request(mock: &MockServer, dir: &std::path::Path) -> std::process::Command {
+    let mut command = qonto(mock, dir);
+    command
+        .env("QONTO_CLIENT_ID", DEMO_CLIENT_ID)
+        .env("QONTO_CLIENT_SECRET", DEMO_CLIENT_SECRET)
+        .args(["request", "GET", "/v2/organization"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn wait_for(what: &str, deadline: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn two_processes_sharing_a_token_file_refresh_once() {
+    let mock = MockServer::start(MockConfig::default()).unwrap();
+    let dir = config_dir("two-processes");
+    let before = write_due_tokens(&mock, &dir);
+    // A slow token endpoint keeps the first refresher inside its lock while the second arrives.
+    mock.faults().token_delay(Duration::from_millis(400));
+    let children: Vec<Child> = (0..2)
+        .map(|_| request(&mock, &dir).spawn().unwrap())
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    assert_eq!(mock.stats().token_calls("refresh_token"), 1);
+    let after = stored(&dir);
+    assert!(!after.same_tokens(&before), "the rotated tokens are stored");
+    assert_eq!(
+        mock.stats().requests("/v2/organization", 200),
+        2,
+        "both used valid tokens"
+    );
+}
+
+#[test]
+fn killed_while_waiting_for_the_token_response_leaves_a_working_store() {
+    let mock = MockServer::start(MockConfig::default()).unwrap();
+    let dir = config_dir("crash-in-flight");
+    let before = write_due_tokens(&mock, &dir);
+    mock.faults().token_delay(Duration::from_secs(30));
+    let mut child = request(&mock, &dir).spawn().unwrap();
+    // The server has rotated the tokens; the process dies before reading the answer.
+    wait_for(
+        "the refresh to reach the server",
+        Duration::from_secs(20),
+        || mock.stats().token_calls("refresh_token") == 1,
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    mock.faults().clear();
+    assert!(
+        stored(&dir).same_tokens(&before),
+        "the old tokens are intact"
+    );
+    // Inside the 60 s grace window the old refresh token still works.
+    let output = request(&mock, &dir).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!stored(&dir).same_tokens(&before));
+}
+
+#[test]
+fn a_dead_refresh_token_after_the_grace_window_asks_for_login_and_keeps_the_file() {
+    let mock = MockServer::start(MockConfig::default()).unwrap();
+    let dir = config_dir("crash-after-grace");
+    let before = write_due_tokens(&mock, &dir);
+    mock.faults().lose_next_token_responses(2);
+    // Both answers lost: the process stops refreshing but still serves its valid token.
+    let output = request(&mock, &dir).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        mock.stats().token_calls("refresh_token"),
+        2,
+        "one loss, one retry, then stop"
+    );
+    mock.clock().advance(Duration::from_secs(61));
+    let output = request(&mock, &dir).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("reauthorization_required"), "{stderr}");
+    assert!(
+        stored(&dir).same_tokens(&before),
+        "the store is never truncated or lost"
+    );
+}
+
+#[test]
+fn a_leftover_temporary_file_from_a_crash_is_harmless() {
+    let mock = MockServer::start(MockConfig::default()).unwrap();
+    let dir = config_dir("crash-temp");
+    write_due_tokens(&mock, &dir);
+    // A crash between writing the temporary file and renaming it leaves this behind.
+    std::fs::write(
+        dir.join("tokens/.default.json.tmp.999.0"),
+        b"{\"format\":1,\"acc",
+    )
+    .unwrap();
+    let output = request(&mock, &dir).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stored(&dir);
+}
+
+#[test]
+fn a_corrupt_token_file_is_reported_and_left_untouched() {
+    let mock = MockServer::start(MockConfig::default()).unwrap();
+    let dir = config_dir("corrupt");
+    std::fs::create_dir_all(dir.join("tokens")).unwrap();
+    std::fs::write(dir.join("tokens/default.json"), b"{\"format\":1,\"acc").unwrap();
+    let output = request(&mock, &dir).output().unwrap();
+    assert_ne!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("left untouched"));
+    assert_eq!(
+        std::fs::read(dir.join("tokens/default.json")).unwrap(),
+        b"{\"format\":1,\"acc"
+    );
+}
