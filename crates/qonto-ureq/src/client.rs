@@ -8,7 +8,7 @@ use qonto_auth_core::credentials::{ApiKey, OAuthClient};
 use qonto_auth_core::header::Authorization;
 use qonto_auth_core::http;
 use qonto_auth_core::lifecycle::{
-    LifecycleConfig, LifecycleStatus, TokenLifecycle, UnauthorizedAdvice, Warning,
+    LifecycleConfig, LifecycleStatus, RefreshError, TokenLifecycle, UnauthorizedAdvice, Warning,
 };
 use qonto_auth_core::model::{BankAccount, BankAccountsPage, Organization, OrganizationResponse};
 use qonto_auth_core::oauth::PkceVerifier;
@@ -234,7 +234,13 @@ impl Client {
                     | UnauthorizedAdvice::RefreshThenRetry => {
                         response = self.attempt(&method, path_and_query, body)?.0;
                     }
-                    _ => {}
+                    _ => {
+                        // The grant is gone (for example invalid_grant): say so, not just 401.
+                        let status = driver.status(&self.inner.clock);
+                        if let Some(error @ RefreshError::ReauthRequired(_)) = status.last_error {
+                            return Err(Error::Auth(error));
+                        }
+                    }
                 }
             }
         }
