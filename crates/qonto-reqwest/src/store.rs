@@ -1,0 +1,183 @@
+//! Token stores for async code, and the adapter running any blocking
+//! [`qonto_store::TokenStore`] on Tokio's blocking pool.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use qonto_store::{StoreError, TokenSet, TokenStore};
+use tokio::sync::{mpsc, oneshot};
+
+/// Somewhere tokens are kept, for async code: the twin of [`qonto_store::TokenStore`].
+///
+/// Implement it directly for a natively async store (a database, a secret manager); wrap a
+/// blocking store (such as [`qonto_store::FileStore`]) in [`BlockingStore`].
+#[async_trait]
+pub trait AsyncTokenStore: Send + Sync {
+    /// Reads the stored tokens without taking the lock (start-up and status).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the store cannot be read or holds a corrupt document.
+    async fn load(&self) -> Result<Option<TokenSet>, StoreError>;
+
+    /// Takes the store's exclusive lock (across tasks and, for files, processes). The lock is
+    /// held until the guard is dropped: a refresh holds it from re-reading the tokens, across
+    /// the token request, to persisting the new ones.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::LockTimeout`] when the lock cannot be had in time, or an I/O error.
+    async fn lock(&self) -> Result<Box<dyn AsyncStoreGuard>, StoreError>;
+
+    /// Whether other processes may change the tokens. When false, a refresh need not re-read
+    /// the store before sending.
+    fn is_shared(&self) -> bool;
+}
+
+/// Exclusive access to an [`AsyncTokenStore`], held while a refresh runs; dropping it releases
+/// the lock.
+#[async_trait]
+pub trait AsyncStoreGuard: Send {
+    /// Reads the tokens.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the store cannot be read or holds a corrupt document.
+    async fn load(&mut self) -> Result<Option<TokenSet>, StoreError>;
+
+    /// Replaces the tokens durably: when this returns `Ok`, the new tokens survive a crash.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Io`] when writing fails; the previous tokens are then still in place.
+    async fn save(&mut self, tokens: &TokenSet) -> Result<(), StoreError>;
+
+    /// Removes the tokens (logout).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Io`] when removal fails.
+    async fn clear(&mut self) -> Result<(), StoreError>;
+}
+
+/// Runs a blocking [`TokenStore`] on [`tokio::task::spawn_blocking`], so its file lock and
+/// file I/O never stall the async runtime.
+///
+/// A lock taken through it lives on one blocking thread for as long as the returned guard
+/// exists; `load`, `save` and `clear` are sent to that thread. Dropping the guard (even by
+/// cancelling the future that held it) ends the thread and releases the lock.
+#[derive(Clone)]
+pub struct BlockingStore {
+    inner: Arc<dyn TokenStore>,
+}
+
+impl BlockingStore {
+    /// Wraps a blocking store.
+    pub fn new(store: Arc<dyn TokenStore>) -> Self {
+        Self { inner: store }
+    }
+}
+
+impl std::fmt::Debug for BlockingStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockingStore")
+            .field("shared", &self.inner.is_shared())
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl AsyncTokenStore for BlockingStore {
+    async fn load(&self) -> Result<Option<TokenSet>, StoreError> {
+        let store = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || store.load())
+            .await
+            .unwrap_or_else(|_| Err(ended()))
+    }
+
+    async fn lock(&self) -> Result<Box<dyn AsyncStoreGuard>, StoreError> {
+        let store = Arc::clone(&self.inner);
+        let (commands, mut received) = mpsc::channel::<Command>(1);
+        let (ready, locked) = oneshot::channel();
+        drop(tokio::task::spawn_blocking(move || {
+            let mut guard = match store.lock() {
+                Ok(guard) => guard,
+                Err(error) => {
+                    let _ = ready.send(Err(error));
+                    return;
+                }
+            };
+            if ready.send(Ok(())).is_err() {
+                return;
+            }
+            while let Some(command) = received.blocking_recv() {
+                match command {
+                    Command::Load(reply) => {
+                        let _ = reply.send(guard.load());
+                    }
+                    Command::Save(tokens, reply) => {
+                        let _ = reply.send(guard.save(&tokens));
+                    }
+                    Command::Clear(reply) => {
+                        let _ = reply.send(guard.clear());
+                    }
+                }
+            }
+        }));
+        locked.await.unwrap_or_else(|_| Err(ended()))?;
+        Ok(Box::new(BlockingGuard { commands }))
+    }
+
+    fn is_shared(&self) -> bool {
+        self.inner.is_shared()
+    }
+}
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+enum Command {
+    Load(Reply<Option<TokenSet>>),
+    Save(Box<TokenSet>, Reply<()>),
+    Clear(Reply<()>),
+}
+
+/// The async side of a lock held on a blocking thread.
+struct BlockingGuard {
+    commands: mpsc::Sender<Command>,
+}
+
+impl BlockingGuard {
+    async fn call<T>(&self, command: impl FnOnce(Reply<T>) -> Command) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(command(reply))
+            .await
+            .map_err(|_| ended())?;
+        answer.await.unwrap_or_else(|_| Err(ended()))
+    }
+}
+
+#[async_trait]
+impl AsyncStoreGuard for BlockingGuard {
+    async fn load(&mut self) -> Result<Option<TokenSet>, StoreError> {
+        self.call(Command::Load).await
+    }
+
+    async fn save(&mut self, tokens: &TokenSet) -> Result<(), StoreError> {
+        let tokens = Box::new(tokens.clone());
+        self.call(|reply| Command::Save(tokens, reply)).await
+    }
+
+    async fn clear(&mut self) -> Result<(), StoreError> {
+        self.call(Command::Clear).await
+    }
+}
+
+/// The blocking task ended early (panicked, or the runtime is shutting down).
+fn ended() -> StoreError {
+    StoreError::Io {
+        action: "blocking task",
+        path: String::from("(token store)"),
+        source: std::io::Error::other("the token store's blocking task ended early"),
+    }
+}

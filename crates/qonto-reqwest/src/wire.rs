@@ -1,0 +1,157 @@
+//! The only place that touches reqwest: requests out, responses in.
+
+use std::error::Error as _;
+
+use http::{HeaderMap, Request, StatusCode};
+use qonto_auth_core::http;
+use qonto_auth_core::lifecycle::{NetworkFailure, SendStage};
+
+use crate::config::TransportConfig;
+use crate::error::Error;
+
+/// A response read in full (up to the size cap).
+pub(crate) struct RawResponse {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+}
+
+/// A reqwest client configured for Qonto: HTTP/1.1 only with title-case header names (so
+/// `X-Qonto-Staging-Token` keeps its documented casing), no redirects, timeouts always set.
+pub(crate) fn http_client(config: &TransportConfig) -> Result<reqwest::Client, Error> {
+    let builder = reqwest::Client::builder()
+        .http1_only()
+        .http1_title_case_headers()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(config.connect_timeout)
+        .timeout(config.timeout)
+        .user_agent(config.user_agent.as_str());
+    tls(builder)?.build().map_err(|e| {
+        Error::Network(NetworkFailure {
+            stage: SendStage::NotSent,
+            description: format!("could not set up the HTTP client: {}", describe(&e)),
+        })
+    })
+}
+
+/// rustls with the ring provider and the webpki roots; chosen whenever the `rustls` feature
+/// is on, so enabling `native-tls` as well changes nothing.
+#[cfg(feature = "rustls")]
+fn tls(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, Error> {
+    use std::sync::Arc;
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| {
+            Error::Network(NetworkFailure {
+                stage: SendStage::NotSent,
+                description: format!("could not set up TLS: {e}"),
+            })
+        })?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(builder.tls_backend_preconfigured(config))
+}
+
+#[cfg(all(feature = "native-tls", not(feature = "rustls")))]
+fn tls(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, Error> {
+    Ok(builder.tls_backend_native())
+}
+
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+fn tls(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, Error> {
+    Ok(builder)
+}
+
+/// Sends a request described by the core and reads the whole response, never more than
+/// `max_body` bytes of body.
+pub(crate) async fn execute(
+    client: &reqwest::Client,
+    max_body: u64,
+    request: Request<Vec<u8>>,
+) -> Result<RawResponse, WireError> {
+    let request = reqwest::Request::try_from(request).map_err(WireError::from_reqwest)?;
+    let mut response = client
+        .execute(request)
+        .await
+        .map_err(WireError::from_reqwest)?;
+    if response.content_length().is_some_and(|n| n > max_body) {
+        return Err(WireError::TooLarge(max_body));
+    }
+    let status = response.status();
+    let headers = std::mem::take(response.headers_mut());
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(WireError::from_reqwest)? {
+        let total = u64::try_from(body.len().saturating_add(chunk.len())).unwrap_or(u64::MAX);
+        if total > max_body {
+            return Err(WireError::TooLarge(max_body));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(RawResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// A transport failure, sorted by whether the request may have reached the server.
+pub(crate) enum WireError {
+    Failed(NetworkFailure),
+    TooLarge(u64),
+}
+
+impl WireError {
+    fn from_reqwest(error: reqwest::Error) -> Self {
+        // Connect failures (refused, DNS, TLS handshake, connect timeout) happen before any
+        // byte of the request is written; everything else may have reached the server.
+        let stage = if error.is_connect() || error.is_builder() {
+            SendStage::NotSent
+        } else {
+            SendStage::MaybeSent
+        };
+        Self::Failed(NetworkFailure {
+            stage,
+            description: describe(&error),
+        })
+    }
+
+    pub(crate) fn into_error(self) -> Error {
+        match self {
+            Self::Failed(failure) => Error::Network(failure),
+            Self::TooLarge(limit) => Error::BodyTooLarge { limit },
+        }
+    }
+
+    pub(crate) fn into_failure(self) -> NetworkFailure {
+        match self {
+            Self::Failed(failure) => failure,
+            Self::TooLarge(limit) => NetworkFailure {
+                stage: SendStage::MaybeSent,
+                description: format!("response body larger than {limit} bytes"),
+            },
+        }
+    }
+}
+
+/// The error and its causes on one line. URLs carry no secret (credentials travel in
+/// headers and bodies only), so they are kept.
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = if error.is_timeout() {
+        format!("timed out: {error}")
+    } else {
+        error.to_string()
+    };
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
