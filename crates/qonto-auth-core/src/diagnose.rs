@@ -495,7 +495,10 @@ mod tests {
     fn token_failures_map_to_families_and_fixes() {
         use crate::lifecycle::ReauthReason;
         let f = finding_for_refresh_error(&RefreshError::ReauthRequired(ReauthReason::NotLoggedIn));
-        assert_eq!((f.code, f.family), ("reauthorization_required", Family::Rejected));
+        assert_eq!(
+            (f.code, f.family),
+            ("reauthorization_required", Family::Rejected)
+        );
         assert!(f.fix.contains("qonto auth login"));
         let gate = TokenResponseError::SandboxGate {
             signal: crate::classify::GateSignal::RedirectToDeveloperPortal,
