@@ -4,21 +4,17 @@
 #![allow(dead_code, unreachable_pub, reason = "each test file uses a subset")]
 
 use std::sync::Arc;
-use std::time::Duration;
 
+use qonto_auth_core::TokenSet;
 use qonto_auth_core::credentials::{ApiKey, OAuthClient};
 use qonto_auth_core::environment::{Endpoints, Environment, EnvironmentKind};
-use qonto_auth_core::secret::{AccessToken, ClientSecret, RefreshToken, StagingToken};
-use qonto_auth_core::{Timestamp, TokenSet};
-use qonto_mock::{
-    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_LOGIN, DEMO_REDIRECT_URI, DEMO_SECRET, MockConfig,
-    MockServer,
-};
+use qonto_auth_core::secret::StagingToken;
+use qonto_mock::{DEMO_LOGIN, DEMO_SECRET, MockConfig, MockServer};
 use qonto_reqwest::{Client, Clock, TransportConfig};
 use qonto_store::{MemoryStore, TokenStore};
 
 pub fn environment(mock: &MockServer, staging: Option<&str>) -> Environment {
-    environment_at(&mock.url(), staging)
+    qonto_e2e::environment(mock, staging)
 }
 
 pub fn environment_at(url: &str, staging: Option<&str>) -> Environment {
@@ -36,8 +32,7 @@ pub fn environment_at(url: &str, staging: Option<&str>) -> Environment {
 
 /// The client's clock follows the mock's, so jumping the mock's time moves both.
 pub fn clock(mock: &MockServer) -> Clock {
-    let mock_clock = mock.clock().clone();
-    Clock::custom(move || Timestamp::from_system_time(mock_clock.now()))
+    Clock::custom(qonto_e2e::mock_time(mock))
 }
 
 pub fn api_key_client(mock: &MockServer, staging: Option<&str>) -> Client {
@@ -49,25 +44,12 @@ pub fn api_key_client(mock: &MockServer, staging: Option<&str>) -> Client {
 }
 
 pub fn oauth_client() -> OAuthClient {
-    OAuthClient::new(
-        DEMO_CLIENT_ID,
-        ClientSecret::new(DEMO_CLIENT_SECRET),
-        DEMO_REDIRECT_URI,
-    )
-    .unwrap()
+    qonto_e2e::demo_client()
 }
 
 /// Tokens issued by the mock, stored as if they had been obtained at the mock's `now`.
 pub fn issued_tokens(mock: &MockServer) -> TokenSet {
-    let issued = mock.issue_tokens(DEMO_CLIENT_ID, "offline_access organization.read");
-    let now = Timestamp::from_system_time(mock.clock().now());
-    TokenSet {
-        access_token: AccessToken::new(issued.access_token),
-        expires_at: now + Duration::from_secs(issued.expires_in),
-        refresh_token: issued.refresh_token.map(RefreshToken::new),
-        refresh_issued_at: Some(now),
-        scope: Some(issued.scope),
-    }
+    qonto_e2e::issued_tokens(mock)
 }
 
 pub async fn oauth_with_store(
