@@ -141,6 +141,8 @@ pub struct TokenLifecycle {
     environment: Environment,
     client: OAuthClient,
     tokens: Option<TokenSet>,
+    /// Fingerprint of the current access token, computed once per token (hot path).
+    fingerprint: Option<Fingerprint>,
     jitter: Jitter,
     jitter_now: Duration,
     next_id: u64,
@@ -161,6 +163,7 @@ impl TokenLifecycle {
             environment,
             client,
             tokens: None,
+            fingerprint: None,
             jitter,
             jitter_now: Duration::ZERO,
             next_id: 0,
@@ -181,6 +184,7 @@ impl TokenLifecycle {
             (Some(new), _) => self.install(new),
             (None, _) => {
                 self.tokens = None;
+                self.fingerprint = None;
                 self.stopped = None;
             }
         }
@@ -301,7 +305,7 @@ impl TokenLifecycle {
         let Some(tokens) = &self.tokens else {
             return UnauthorizedAdvice::GiveUp;
         };
-        if tokens.access_token.fingerprint() != used {
+        if self.fingerprint != Some(used) {
             return if self.usable(now).is_some() {
                 UnauthorizedAdvice::RetryWithNewerToken
             } else {
@@ -328,9 +332,11 @@ impl TokenLifecycle {
     /// Returns a warning once per refresh token when it nears the end of its life.
     pub fn poll_warning(&mut self, now: Timestamp) -> Option<Warning> {
         let expires_at = self.refresh_expires_at()?;
+        if now < expires_at - self.config.refresh_token_warning {
+            return None;
+        }
         let fingerprint = self.tokens.as_ref()?.refresh_token.as_ref()?.fingerprint();
-        let warn_from = expires_at - self.config.refresh_token_warning;
-        if now < warn_from || self.warned == Some(fingerprint) {
+        if self.warned == Some(fingerprint) {
             return None;
         }
         self.warned = Some(fingerprint);
@@ -357,7 +363,7 @@ impl TokenLifecycle {
 
     fn usable(&self, now: Timestamp) -> Option<BearerCredential> {
         let tokens = self.tokens.as_ref()?;
-        let fingerprint = tokens.access_token.fingerprint();
+        let fingerprint = self.fingerprint?;
         let fresh = now + self.config.hard_floor < tokens.expires_at;
         if !fresh || self.rejected == Some(fingerprint) {
             return None;
@@ -371,7 +377,7 @@ impl TokenLifecycle {
     fn refresh_due_at(&self) -> Option<Timestamp> {
         let tokens = self.tokens.as_ref()?;
         tokens.refresh_token.as_ref()?;
-        if self.rejected == Some(tokens.access_token.fingerprint()) {
+        if self.rejected.is_some() && self.rejected == self.fingerprint {
             return Some(Timestamp::EPOCH);
         }
         // Never later than the hard floor, whatever the configuration says.
@@ -387,6 +393,7 @@ impl TokenLifecycle {
 
     fn install(&mut self, tokens: TokenSet) {
         self.jitter_now = self.jitter.draw(self.config.jitter_max);
+        self.fingerprint = Some(tokens.access_token.fingerprint());
         self.tokens = Some(tokens);
         self.retry_at = None;
         self.last_error = None;
