@@ -79,7 +79,7 @@
 //! life.handle_refresh_outcome(later, id, outcome);
 //!
 //! let Access::Ready(credential) = life.poll_access(later) else { panic!() };
-//! assert_eq!(credential.header()?, "Bearer ory_at_new");
+//! assert_eq!(credential.header, "Bearer ory_at_new");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

@@ -24,12 +24,29 @@ pub fn api_request(
     path_and_query: &str,
     json_body: Option<Vec<u8>>,
 ) -> Result<Request<Vec<u8>>, RequestError> {
+    let value = authorization.header_value()?;
+    api_request_with(environment, value, method, path_and_query, json_body)
+}
+
+/// Builds an API request with an already encoded `Authorization` value, such as the one a
+/// [`BearerCredential`](crate::lifecycle::BearerCredential) carries (encoded once per token).
+///
+/// # Errors
+///
+/// As [`api_request`].
+pub fn api_request_with(
+    environment: &Environment,
+    authorization: HeaderValue,
+    method: Method,
+    path_and_query: &str,
+    json_body: Option<Vec<u8>>,
+) -> Result<Request<Vec<u8>>, RequestError> {
     let uri = environment.endpoints().api().join(path_and_query)?;
     let mut request = Request::new(Vec::new());
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     let headers = request.headers_mut();
-    headers.insert(AUTHORIZATION, authorization.header_value()?);
+    headers.insert(AUTHORIZATION, authorization);
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
     add_staging_header(environment, headers)?;
     if let Some(body) = json_body {

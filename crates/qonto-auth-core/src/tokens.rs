@@ -52,7 +52,8 @@ impl TokenSet {
             let issued = self.refresh_issued_at.map(Timestamp::unix_millis);
             map.insert("refresh_issued_at_ms".into(), issued.into());
         }
-        if let (Some(map), Some(scope)) = (doc.as_object_mut(), &self.scope) {
+        let scope = self.scope.as_ref().filter(|s| !s.is_empty());
+        if let (Some(map), Some(scope)) = (doc.as_object_mut(), scope) {
             map.insert("scope".into(), scope.clone().into());
         }
         let mut out = serde_json::to_vec_pretty(&doc).unwrap_or_default();

@@ -1,6 +1,6 @@
 //! Checks for OAuth access tokens pasted by hand (CLI flags, environment variables).
 
-use super::{WhitespaceKind, split_scheme, whitespace_in};
+use super::{WhitespaceKind, has_invalid_character, split_scheme, whitespace_in};
 use crate::facts::{AUTHORIZATION_CODE_PREFIX, REFRESH_TOKEN_PREFIX};
 use crate::secret::AccessToken;
 
@@ -20,6 +20,9 @@ pub enum AccessTokenProblem {
     /// Whitespace or a line break around or inside the token.
     #[error("the access token contains {0}: remove it")]
     Whitespace(WhitespaceKind),
+    /// A control character or a non-ASCII character (such as a zero-width space).
+    #[error("the access token contains a control or non-ASCII character: copy it again")]
+    InvalidCharacter,
     /// A refresh token (`ory_rt_…`) was given where an access token belongs.
     #[error(
         "this is a refresh token (`ory_rt_…`), not an access token (`ory_at_…`): \
@@ -45,6 +48,7 @@ impl AccessTokenProblem {
             Self::RefreshTokenGiven => "access_token_is_refresh_token",
             Self::AuthorizationCodeGiven => "access_token_is_authorization_code",
             Self::ApiKeyGiven => "access_token_is_api_key",
+            Self::InvalidCharacter => "access_token_invalid_character",
         }
     }
 }
@@ -76,6 +80,9 @@ pub fn check_access_token(raw: &str) -> Vec<AccessTokenProblem> {
     };
     if let Some(kind) = whitespace {
         problems.push(AccessTokenProblem::Whitespace(kind));
+    }
+    if has_invalid_character(raw) {
+        problems.push(AccessTokenProblem::InvalidCharacter);
     }
     if value.starts_with(REFRESH_TOKEN_PREFIX) {
         problems.push(AccessTokenProblem::RefreshTokenGiven);
@@ -131,6 +138,8 @@ mod tests {
             ("ory_rt_x", AccessTokenProblem::RefreshTokenGiven),
             ("ory_ac_x", AccessTokenProblem::AuthorizationCodeGiven),
             ("org-1:secret", AccessTokenProblem::ApiKeyGiven),
+            ("ory_at_\u{200b}x", AccessTokenProblem::InvalidCharacter),
+            ("ory_at_\u{7f}", AccessTokenProblem::InvalidCharacter),
         ];
         for (raw, expected) in cases {
             assert_eq!(

@@ -3,7 +3,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 
-use super::{WhitespaceKind, split_scheme, whitespace_in};
+use super::{WhitespaceKind, has_invalid_character, split_scheme, whitespace_in};
 use crate::secret::SecretKey;
 
 /// A static API key: the organization's login and its secret key.
@@ -89,6 +89,9 @@ pub enum ApiKeyProblem {
     /// A login passed separately contains a colon.
     #[error("the login contains a colon")]
     ColonInLogin,
+    /// A control character or a non-ASCII character (such as a zero-width space).
+    #[error("the API key contains a control or non-ASCII character: copy it again as plain text")]
+    InvalidCharacter,
     /// The parts look swapped: `secret:login` instead of `login:secret`.
     #[error("the API key looks swapped: the login comes first, then `:`, then the secret key")]
     LikelySwapped,
@@ -107,6 +110,7 @@ impl ApiKeyProblem {
             Self::EmptySecret => "api_key_empty_secret",
             Self::ColonInLogin => "api_key_colon_in_login",
             Self::LikelySwapped => "api_key_swapped",
+            Self::InvalidCharacter => "api_key_invalid_character",
         }
     }
 }
@@ -137,6 +141,9 @@ pub fn check_api_key(raw: &str) -> Vec<ApiKeyProblem> {
     };
     if let Some(kind) = whitespace {
         problems.push(ApiKeyProblem::Whitespace(kind));
+    }
+    if has_invalid_character(raw) {
+        problems.push(ApiKeyProblem::InvalidCharacter);
     }
     let mut value = raw.trim();
     if let Some((scheme, rest)) = scheme {
@@ -244,6 +251,11 @@ mod tests {
             (
                 "62885d39f3a0ddedd3d3ee0432a43ccr:pied-piper-7132".into(),
                 ApiKeyProblem::LikelySwapped,
+            ),
+            ("org-1:sec\0ret".into(), ApiKeyProblem::InvalidCharacter),
+            (
+                "org-1:sec\u{200b}ret".into(),
+                ApiKeyProblem::InvalidCharacter,
             ),
         ];
         for (raw, expected) in cases {

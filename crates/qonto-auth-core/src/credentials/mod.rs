@@ -43,6 +43,14 @@ pub(crate) fn whitespace_in(raw: &str) -> Option<WhitespaceKind> {
     }
 }
 
+/// True when the value holds a character a header cannot carry as typed: a control
+/// character (line breaks and tabs are reported as whitespace instead) or anything outside
+/// ASCII, such as a zero-width space pasted from a web page.
+pub(crate) fn has_invalid_character(raw: &str) -> bool {
+    raw.chars()
+        .any(|c| !c.is_whitespace() && (c.is_control() || !c.is_ascii()))
+}
+
 /// Strips an authorization scheme word (`Basic`, `Bearer`) and returns it with the rest.
 pub(crate) fn split_scheme(raw: &str) -> Option<(&'static str, &str)> {
     let trimmed = raw.trim_start();

@@ -50,7 +50,7 @@ use crate::credentials::OAuthClient;
 use crate::environment::Environment;
 use crate::header::{HeaderError, bearer};
 use crate::oauth::{PkceVerifier, authorization_code_request, refresh_request};
-use crate::secret::{AccessToken, AuthorizationCode, Fingerprint};
+use crate::secret::{AuthorizationCode, Fingerprint};
 use crate::time::Timestamp;
 use crate::tokens::TokenSet;
 use config::Jitter;
@@ -69,24 +69,16 @@ pub enum Access {
     Unavailable(RefreshError),
 }
 
-/// A usable access token and its fingerprint.
+/// A ready `Authorization: Bearer …` value and the fingerprint of its token.
+///
+/// The value is encoded once per token, so handing it out is a cheap clone.
 #[derive(Clone, Debug)]
 pub struct BearerCredential {
-    /// The access token (send it with [`Authorization::Bearer`](crate::header::Authorization)).
-    pub token: AccessToken,
+    /// The `Authorization` header value, marked sensitive; pass it to
+    /// [`api_request_with`](crate::request::api_request_with).
+    pub header: HeaderValue,
     /// Fingerprint of the access token, to report back on a 401.
     pub fingerprint: Fingerprint,
-}
-
-impl BearerCredential {
-    /// The `Authorization: Bearer …` value, marked sensitive.
-    ///
-    /// # Errors
-    ///
-    /// [`HeaderError`] when the token holds bytes a header cannot carry.
-    pub fn header(&self) -> Result<HeaderValue, HeaderError> {
-        bearer(&self.token)
-    }
 }
 
 /// What to do after a 401 on a request made with a token of this lifecycle.
@@ -141,8 +133,10 @@ pub struct TokenLifecycle {
     environment: Environment,
     client: OAuthClient,
     tokens: Option<TokenSet>,
-    /// Fingerprint of the current access token, computed once per token (hot path).
+    /// Fingerprint and `Authorization` value of the current access token, computed once per
+    /// token (hot path).
     fingerprint: Option<Fingerprint>,
+    header: Option<HeaderValue>,
     jitter: Jitter,
     jitter_now: Duration,
     next_id: u64,
@@ -164,6 +158,7 @@ impl TokenLifecycle {
             client,
             tokens: None,
             fingerprint: None,
+            header: None,
             jitter,
             jitter_now: Duration::ZERO,
             next_id: 0,
@@ -185,6 +180,7 @@ impl TokenLifecycle {
             (None, _) => {
                 self.tokens = None;
                 self.fingerprint = None;
+                self.header = None;
                 self.stopped = None;
             }
         }
@@ -213,6 +209,9 @@ impl TokenLifecycle {
         }
         if let Some(error) = &self.stopped {
             return Access::Unavailable(error.clone());
+        }
+        if self.tokens.is_some() && self.header.is_none() {
+            return Access::Unavailable(RefreshError::ReauthRequired(ReauthReason::UnusableToken));
         }
         let Some(tokens) = &self.tokens else {
             return if self.in_flight.is_some() {
@@ -369,7 +368,7 @@ impl TokenLifecycle {
             return None;
         }
         Some(BearerCredential {
-            token: tokens.access_token.clone(),
+            header: self.header.clone()?,
             fingerprint,
         })
     }
@@ -394,6 +393,9 @@ impl TokenLifecycle {
     fn install(&mut self, tokens: TokenSet) {
         self.jitter_now = self.jitter.draw(self.config.jitter_max);
         self.fingerprint = Some(tokens.access_token.fingerprint());
+        // Token responses and stored documents are checked for header-safe tokens; a token
+        // built by hand that is not is reported by poll_access, never sent.
+        self.header = bearer(&tokens.access_token).ok();
         self.tokens = Some(tokens);
         self.retry_at = None;
         self.last_error = None;

@@ -113,4 +113,7 @@ pub enum ReauthReason {
     /// No tokens at all.
     #[error("not logged in")]
     NotLoggedIn,
+    /// The access token holds bytes that cannot be sent in a header.
+    #[error("the access token cannot be sent in an HTTP header; log in again")]
+    UnusableToken,
 }

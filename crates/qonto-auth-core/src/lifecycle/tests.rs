@@ -45,7 +45,13 @@ fn tokens(access: &str, refresh: Option<&str>, expires_at: Timestamp) -> TokenSe
 
 fn ready_token(life: &mut TokenLifecycle, now: Timestamp) -> Option<String> {
     match life.poll_access(now) {
-        Access::Ready(c) => Some(c.token.expose_secret().to_owned()),
+        Access::Ready(c) => Some(
+            c.header
+                .to_str()
+                .unwrap()
+                .trim_start_matches("Bearer ")
+                .to_owned(),
+        ),
         _ => None,
     }
 }
@@ -668,4 +674,20 @@ fn a_store_failure_ends_the_attempt_without_sending() {
     assert!(!life.status(T0).refreshing);
     assert!(life.poll_refresh(T0 + secs(9)).is_none(), "backs off");
     assert!(life.poll_refresh(T0 + secs(10)).is_some());
+}
+
+#[test]
+fn the_header_is_encoded_once_and_unsendable_tokens_are_reported() {
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("ory_at_x", Some("r"), T0 + HOUR)));
+    let Access::Ready(c) = life.poll_access(T0) else {
+        panic!()
+    };
+    assert_eq!(c.header, "Bearer ory_at_x");
+    assert!(c.header.is_sensitive());
+    life.handle_tokens(Some(tokens("bad\ntoken", Some("r"), T0 + HOUR)));
+    assert!(matches!(
+        life.poll_access(T0),
+        Access::Unavailable(RefreshError::ReauthRequired(ReauthReason::UnusableToken))
+    ));
 }

@@ -231,6 +231,9 @@ fn read_tokens(
     refresh_token: Option<RefreshToken>,
 ) -> Result<TokenSet, &'static str> {
     let access = non_empty(map, "access_token").ok_or("`access_token` is missing or empty")?;
+    if !header_safe(&access) {
+        return Err("`access_token` has characters that cannot be sent in a header");
+    }
     let token_type = map
         .get("token_type")
         .and_then(Value::as_str)
@@ -249,6 +252,7 @@ fn read_tokens(
     }
     let scope = match map.get("scope") {
         None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.trim().is_empty() => None,
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => return Err("`scope` is not a string"),
     };
@@ -259,6 +263,11 @@ fn read_tokens(
         refresh_token,
         scope,
     })
+}
+
+/// Visible ASCII only: what `Authorization: Bearer <token>` can carry.
+fn header_safe(token: &str) -> bool {
+    token.bytes().all(|b| b.is_ascii_graphic())
 }
 
 fn non_empty(map: &Map<String, Value>, key: &str) -> Option<String> {
@@ -336,6 +345,7 @@ mod tests {
             r#"{"access_token":"a","expires_in":0,"token_type":"bearer"}"#,
             r#"{"access_token":"a","expires_in":-5,"token_type":"bearer"}"#,
             r#"{"access_token":"a","expires_in":1}"#,
+            r#"{"access_token":"a b","expires_in":1,"token_type":"bearer"}"#,
             "not json",
         ] {
             assert!(
