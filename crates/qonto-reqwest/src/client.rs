@@ -13,7 +13,7 @@ use qonto_auth_core::lifecycle::{
 use qonto_auth_core::model::{BankAccount, BankAccountsPage, Organization, OrganizationResponse};
 use qonto_auth_core::oauth::PkceVerifier;
 use qonto_auth_core::random;
-use qonto_auth_core::request::api_request;
+use qonto_auth_core::request::{RequestError, api_request_with};
 use qonto_auth_core::secret::{AccessToken, AuthorizationCode, Fingerprint};
 use qonto_auth_core::{Environment, facts};
 use qonto_store::TokenStore;
@@ -289,19 +289,26 @@ impl Client {
     ) -> Result<(wire::RawResponse, Option<Fingerprint>), Error> {
         let inner = &*self.inner;
         let (authorization, used) = match &inner.auth {
-            Credentials::ApiKey(key) => (Authorization::ApiKey(key.clone()), None),
-            Credentials::Token(token) => (Authorization::Bearer(token.clone()), None),
+            Credentials::ApiKey(key) => (
+                Authorization::ApiKey(key.clone())
+                    .header_value()
+                    .map_err(RequestError::from)?,
+                None,
+            ),
+            Credentials::Token(token) => (
+                Authorization::Bearer(token.clone())
+                    .header_value()
+                    .map_err(RequestError::from)?,
+                None,
+            ),
             Credentials::OAuth(driver) => {
                 let credential = driver.bearer(&inner.io).await?;
-                (
-                    Authorization::Bearer(credential.token),
-                    Some(credential.fingerprint),
-                )
+                (credential.header, Some(credential.fingerprint))
             }
         };
-        let request = api_request(
+        let request = api_request_with(
             &inner.environment,
-            &authorization,
+            authorization,
             method.clone(),
             path,
             body,

@@ -11,7 +11,9 @@ use qonto_auth_core::Timestamp;
 pub struct TransportConfig {
     /// Connecting, including DNS and TLS (default 10 s).
     pub connect_timeout: Duration,
-    /// The whole request, including reading the body (default 30 s).
+    /// Each phase of a request: sending it, waiting for the answer, reading the body
+    /// (default 30 s each), so a request never takes longer than the connect timeout plus
+    /// three times this.
     pub timeout: Duration,
     /// Largest response body read (default 10 MiB); larger bodies are an error.
     pub max_body: u64,
