@@ -3,13 +3,14 @@
 //! Commands: `ci` (everything below, in order), `lint` (fmt check and clippy), `test`, `docs`
 //! (rustdoc with warnings denied), `core-purity` (the core depends on no runtime, HTTP client or
 //! TLS crate), `deny` (cargo-deny bans, licenses, sources; skipped with a note when cargo-deny
-//! is not installed), `bench`, `fmt`.
+//! is not installed), `bench`, `fmt`, and `fuzz` (cargo-fuzz targets; not part of `ci`).
 #![allow(
     clippy::print_stdout,
     clippy::print_stderr,
     reason = "a command-line tool reports on stdout/stderr"
 )]
 
+mod fuzz;
 mod purity;
 
 use std::process::{Command, ExitCode};
@@ -28,8 +29,9 @@ fn main() -> ExitCode {
         "deny" => deny(),
         "bench" => bench(&args[1..]),
         "fmt" => cargo(&["fmt", "--all"]),
+        "fuzz" => fuzz::run(&args[1..]),
         _ => {
-            println!("usage: cargo xtask <ci|lint|test|docs|core-purity|deny|bench|fmt>");
+            println!("usage: cargo xtask <ci|lint|test|docs|core-purity|deny|bench|fmt|fuzz>");
             Ok(())
         }
     };
