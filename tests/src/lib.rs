@@ -5,6 +5,8 @@
 //! The suites of this package (in `tests/`) drive both transports against `qonto-mock`:
 //! parity of their diagnoses, and reliability under load and faults.
 
+pub mod bench;
+
 use std::time::Duration;
 
 use qonto_auth_core::credentials::OAuthClient;

@@ -50,7 +50,9 @@ fn client(addr: SocketAddr, count: usize) {
 }
 
 fn main() {
-    let requests = env_or("QONTO_MOCK_BENCH_REQUESTS", 20_000);
+    // `cargo bench` passes `--bench`; under `cargo test --all-targets` run a quick smoke pass.
+    let full = std::env::args().any(|a| a == "--bench");
+    let requests = env_or("QONTO_MOCK_BENCH_REQUESTS", if full { 20_000 } else { 200 });
     let server = MockServer::start(MockConfig::default()).expect("start");
     for clients in [1, 8, env_or("QONTO_MOCK_BENCH_CLIENTS", 32)] {
         let per_client = requests / clients;

@@ -1,0 +1,172 @@
+//! Core costs: the auth header of a cached token, response classification, error parsing.
+//!
+//! `cargo xtask bench` (or `cargo bench -p qonto-e2e --bench core`).
+#![allow(clippy::print_stdout, reason = "a bench reports on stdout")]
+
+use std::hint::black_box;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use qonto_auth_core::credentials::OAuthClient;
+use qonto_auth_core::environment::Environment;
+use qonto_auth_core::http::{HeaderMap, HeaderValue, StatusCode};
+use qonto_auth_core::lifecycle::{Access, LifecycleConfig, TokenLifecycle};
+use qonto_auth_core::secret::{AccessToken, ClientSecret, RefreshToken};
+use qonto_auth_core::{Timestamp, TokenSet, classify};
+use qonto_e2e::bench::{Bench, line};
+
+fn lifecycle(now: Timestamp) -> TokenLifecycle {
+    let client = OAuthClient::new("id", ClientSecret::new("s"), "http://127.0.0.1:1/cb").unwrap();
+    let mut life = TokenLifecycle::new(
+        Environment::production(),
+        client,
+        LifecycleConfig::default(),
+    );
+    life.handle_tokens(Some(TokenSet {
+        access_token: AccessToken::new("ory_at_0123456789abcdef0123456789abcdef"),
+        expires_at: now + Duration::from_secs(3600),
+        refresh_token: Some(RefreshToken::new("ory_rt_0123456789abcdef")),
+        refresh_issued_at: Some(now),
+        scope: None,
+    }));
+    life
+}
+
+fn header_of(access: Access) -> HeaderValue {
+    match access {
+        Access::Ready(credential) => credential.header,
+        _ => unreachable!("the token is fresh"),
+    }
+}
+
+fn main() {
+    let bench = Bench::from_args();
+    let now = Timestamp::from_unix_secs(1_700_000_000);
+    let static_header = HeaderValue::from_static("Bearer ory_at_0123456789abcdef0123456789abcdef");
+
+    println!("== auth header for a request with a valid cached token");
+    let mut life = lifecycle(now);
+    let decide = bench.per_op(1_000_000, || {
+        black_box(matches!(
+            black_box(&mut life).poll_access(now),
+            Access::Ready(_)
+        ));
+    });
+    let with_header = bench.per_op(1_000_000, || {
+        black_box(header_of(black_box(&mut life).poll_access(now)));
+    });
+    let baseline = bench.per_op(1_000_000, || {
+        black_box(black_box(&static_header).clone());
+    });
+    println!(
+        "{}",
+        line(
+            "poll_access (decision + token)",
+            decide,
+            "clone a static header",
+            baseline
+        )
+    );
+    println!(
+        "{}",
+        line(
+            "poll_access + Authorization value",
+            with_header,
+            "clone a static header",
+            baseline
+        )
+    );
+
+    println!("== the same, 2 threads sharing one lifecycle behind a mutex (the drivers' shape)");
+    let shared = Arc::new(Mutex::new(lifecycle(now)));
+    let shared_header = Arc::new(static_header);
+    let two_threads = |work: Arc<dyn Fn() + Send + Sync>| {
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let work = work.clone();
+                std::thread::spawn(move || bench.per_op(200_000, || work()))
+            })
+            .collect();
+        let per: Vec<f64> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        per.iter().sum::<f64>() / per.len() as f64
+    };
+    let locked = two_threads(Arc::new(move || {
+        let access = shared.lock().unwrap().poll_access(now);
+        black_box(matches!(access, Access::Ready(_)));
+    }));
+    let unlocked = two_threads(Arc::new(move || {
+        black_box(Arc::clone(&shared_header));
+    }));
+    println!(
+        "{}",
+        line(
+            "2 threads: lock + poll_access, per call",
+            locked,
+            "Arc clone of a header",
+            unlocked
+        )
+    );
+
+    println!("== classifying a 200 JSON answer: cost must not grow with the body");
+    let mut json = HeaderMap::new();
+    json.insert("content-type", HeaderValue::from_static("application/json"));
+    let body = |size: usize| {
+        let mut b = br#"{"bank_accounts":["#.to_vec();
+        b.resize(size - 2, b' ');
+        b.extend_from_slice(b"]}");
+        b
+    };
+    let (small, large) = (body(1024), body(1024 * 1024));
+    let small_ns = bench.per_op(200_000, || {
+        let _ = black_box(classify(StatusCode::OK, &json, black_box(&small)));
+    });
+    let large_ns = bench.per_op(200_000, || {
+        let _ = black_box(classify(StatusCode::OK, &json, black_box(&large)));
+    });
+    println!(
+        "{}",
+        line(
+            "classify 200 JSON, 1 MiB body",
+            large_ns,
+            "1 KiB body",
+            small_ns
+        )
+    );
+
+    println!("== parsing error bodies stays bounded");
+    let errors = |n: usize| {
+        let entry =
+            r#"{"code":"invalid","detail":"a detail about the error","source":{"parameter":"p"}},"#;
+        let mut s = String::from(r#"{"errors":["#);
+        for _ in 0..n {
+            s.push_str(entry);
+        }
+        s.pop();
+        s.push_str(r#"],"trace_id":"0123456789abcdef"}"#);
+        s.into_bytes()
+    };
+    let (typical, huge) = (errors(2), errors(150_000));
+    let typical_ns = bench.per_op(50_000, || {
+        let _ = black_box(classify(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &json,
+            black_box(&typical),
+        ));
+    });
+    let huge_ns = bench.per_op(2_000, || {
+        let _ = black_box(classify(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &json,
+            black_box(&huge),
+        ));
+    });
+    println!(
+        "{}",
+        line(
+            &format!("classify 422, {} KiB error body", huge.len() / 1024),
+            huge_ns,
+            "2 errors",
+            typical_ns
+        )
+    );
+}
