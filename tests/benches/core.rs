@@ -32,6 +32,22 @@ fn lifecycle(now: Timestamp) -> TokenLifecycle {
     life
 }
 
+/// An OAuth client over a memory store holding a fresh token, on a fixed clock.
+fn ureq_client(now: Timestamp) -> qonto_ureq::Client {
+    let store = Arc::new(qonto_store::MemoryStore::with_tokens(TokenSet {
+        access_token: AccessToken::new("ory_at_0123456789abcdef0123456789abcdef"),
+        expires_at: now + Duration::from_secs(3600),
+        refresh_token: Some(RefreshToken::new("ory_rt_0123456789abcdef")),
+        refresh_issued_at: Some(now),
+        scope: None,
+    }));
+    let client = OAuthClient::new("id", ClientSecret::new("s"), "http://127.0.0.1:1/cb").unwrap();
+    qonto_ureq::Client::builder(Environment::production())
+        .clock(qonto_ureq::Clock::custom(move || now))
+        .oauth(client, store)
+        .unwrap()
+}
+
 fn header_of(access: Access) -> HeaderValue {
     match access {
         Access::Ready(credential) => credential.header,
@@ -104,6 +120,39 @@ fn main() {
             locked,
             "Arc clone of a header",
             unlocked
+        )
+    );
+
+    println!("== the same through qonto-ureq's client (a per-thread copy, no lock while valid)");
+    let client = ureq_client(now);
+    let single = bench.per_op(1_000_000, || {
+        black_box(client.authorization().unwrap());
+    });
+    println!(
+        "{}",
+        line(
+            "Client::authorization, 1 thread",
+            single,
+            "clone a static header",
+            baseline
+        )
+    );
+    let two = two_threads(Arc::new(move || {
+        black_box(client.authorization().unwrap());
+    }));
+    let unlocked_again = {
+        let shared_header = Arc::new(HeaderValue::from_static("Bearer x"));
+        two_threads(Arc::new(move || {
+            black_box(Arc::clone(&shared_header));
+        }))
+    };
+    println!(
+        "{}",
+        line(
+            "Client::authorization, 2 threads, per call",
+            two,
+            "Arc clone of a header",
+            unlocked_again
         )
     );
 

@@ -5,11 +5,15 @@
 //! across an `.await`. Each token attempt runs in its own spawned task, so a caller that is
 //! cancelled mid-refresh cannot leave the lifecycle waiting for an outcome that never comes.
 
+use std::cell::RefCell;
 use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use qonto_auth_core::Timestamp;
+
 use qonto_auth_core::lifecycle::{
-    Access, AttemptId, AttemptStep, BearerCredential, LifecycleStatus, NetworkFailure,
+    Access, AttemptId, AttemptStep, BearerCredential, LifecycleStatus, NetworkFailure, ReadyCopy,
     ReauthReason, RefreshError, RefreshOutcome, SendStage, Stored, TokenAttempt, TokenLifecycle,
     TransientCause, UnauthorizedAdvice, Warning,
 };
@@ -30,8 +34,20 @@ pub(crate) struct Io {
     pub(crate) clock: Clock,
 }
 
+/// Distinguishes drivers in the per-thread cache.
+static NEXT_DRIVER_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// The last ready credential seen on this worker thread, reused without locking while valid.
+    static READY: RefCell<Option<ReadyCopy>> = const { RefCell::new(None) };
+}
+
 /// The OAuth side of a client, shared by all its clones.
 pub(crate) struct OAuthDriver {
+    id: u64,
+    /// Bumped (under the lifecycle lock) by every input that can change the credential;
+    /// a cached credential is only used while it is unchanged.
+    generation: AtomicU64,
     lifecycle: Mutex<TokenLifecycle>,
     finished: Notify,
     store: Arc<dyn AsyncTokenStore>,
@@ -46,6 +62,8 @@ impl OAuthDriver {
         let mut lifecycle = lifecycle;
         lifecycle.handle_tokens(store.load().await?);
         Ok(Self {
+            id: NEXT_DRIVER_ID.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
             lifecycle: Mutex::new(lifecycle),
             finished: Notify::new(),
             store,
@@ -61,9 +79,30 @@ impl OAuthDriver {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Marks that the credential may have changed; call while holding the lifecycle lock.
+    fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// The credential this thread cached, if the lifecycle has not changed since and the core
+    /// said it stays ready until later than `now`. No lock: the hot path of every request.
+    fn cached(&self, now: Timestamp) -> Option<BearerCredential> {
+        let generation = self.generation.load(Ordering::Acquire);
+        READY.with(|ready| {
+            ready
+                .borrow()
+                .as_ref()?
+                .get(self.id, generation, now)
+                .cloned()
+        })
+    }
+
     /// Returns a usable bearer credential, refreshing first when needed. Exactly one task
     /// runs a refresh; the others wait for its outcome without holding any lock.
     pub(crate) async fn bearer(self: &Arc<Self>, io: &Io) -> Result<BearerCredential, Error> {
+        if let Some(credential) = self.cached(io.clock.now()) {
+            return Ok(credential);
+        }
         loop {
             // Registered before the state is read, so an outcome handed over between the
             // check and the wait still wakes this task.
@@ -84,7 +123,15 @@ impl OAuthDriver {
                         // A proactive refresh that is due is run by the caller that notices
                         // it; the others keep using the still-valid token meanwhile.
                         Some(attempt) => Some(attempt),
-                        None => return Ok(credential),
+                        None => {
+                            if let Some(until) = life.ready_until(now) {
+                                let generation = self.generation.load(Ordering::Acquire);
+                                let copy =
+                                    ReadyCopy::new(self.id, generation, until, credential.clone());
+                                READY.with(|ready| *ready.borrow_mut() = Some(copy));
+                            }
+                            return Ok(credential);
+                        }
                     },
                     Access::Wait => life.poll_refresh(now),
                     Access::Unavailable(error) => return Err(Error::Auth(error)),
@@ -102,7 +149,9 @@ impl OAuthDriver {
 
     /// Takes a 401 for a request sent with `used`.
     pub(crate) fn unauthorized(&self, used: Fingerprint, clock: &Clock) -> UnauthorizedAdvice {
-        self.lock().handle_unauthorized(clock.now(), used)
+        let mut life = self.lock();
+        self.changed();
+        life.handle_unauthorized(clock.now(), used)
     }
 
     /// Exchanges an authorization code and stores the first tokens.
@@ -133,6 +182,7 @@ impl OAuthDriver {
                 )));
             };
             let _ = life.handle_unauthorized(io.clock.now(), fingerprint);
+            self.changed();
             life.poll_refresh(io.clock.now())
         };
         let failure = match attempt {
@@ -148,7 +198,9 @@ impl OAuthDriver {
     /// Removes the stored tokens.
     pub(crate) async fn logout(&self) -> Result<(), Error> {
         self.store.lock().await?.clear().await?;
-        self.lock().handle_tokens(None);
+        let mut life = self.lock();
+        life.handle_tokens(None);
+        self.changed();
         Ok(())
     }
 
@@ -178,7 +230,10 @@ impl OAuthDriver {
     }
 
     fn finish(&self, clock: &Clock, id: AttemptId, outcome: RefreshOutcome) {
-        self.lock().handle_refresh_outcome(clock.now(), id, outcome);
+        let mut life = self.lock();
+        life.handle_refresh_outcome(clock.now(), id, outcome);
+        self.changed();
+        drop(life);
         self.finished.notify_waiters();
     }
 }

@@ -292,6 +292,28 @@ impl Client {
         Ok((response, used))
     }
 
+    /// The `Authorization` value the next request would carry, refreshing the OAuth token first
+    /// when needed; for requests built by hand. Marked sensitive.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Auth`] when no usable OAuth token can be had, [`Error::Request`] when a
+    /// credential cannot be encoded.
+    pub fn authorization(&self) -> Result<http::HeaderValue, Error> {
+        let inner = &*self.inner;
+        match &inner.auth {
+            Credentials::ApiKey(key) => Ok(Authorization::ApiKey(key.clone())
+                .header_value()
+                .map_err(RequestError::from)?),
+            Credentials::Token(token) => Ok(Authorization::Bearer(token.clone())
+                .header_value()
+                .map_err(RequestError::from)?),
+            Credentials::OAuth(driver) => Ok(driver
+                .bearer(&inner.agent, inner.config.max_body, &inner.clock)?
+                .header),
+        }
+    }
+
     /// Sends a GET and decodes the JSON answer.
     ///
     /// # Errors

@@ -1,12 +1,16 @@
 //! Drives the core's token lifecycle: single flight across threads, store lock held from
 //! re-reading the tokens to persisting the new ones.
 
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use qonto_auth_core::Timestamp;
+
 use qonto_auth_core::lifecycle::{
-    Access, AttemptStep, BearerCredential, LifecycleStatus, RefreshError, RefreshOutcome, Stored,
-    TokenAttempt, TokenLifecycle, UnauthorizedAdvice, Warning,
+    Access, AttemptStep, BearerCredential, LifecycleStatus, ReadyCopy, RefreshError,
+    RefreshOutcome, Stored, TokenAttempt, TokenLifecycle, UnauthorizedAdvice, Warning,
 };
 use qonto_auth_core::oauth::PkceVerifier;
 use qonto_auth_core::secret::{AuthorizationCode, Fingerprint};
@@ -17,8 +21,20 @@ use crate::config::Clock;
 use crate::error::Error;
 use crate::wire;
 
+/// Distinguishes drivers in the per-thread cache.
+static NEXT_DRIVER_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// The last ready credential of this thread, reused without locking while valid.
+    static READY: RefCell<Option<ReadyCopy>> = const { RefCell::new(None) };
+}
+
 /// The OAuth side of a client, shared by all its clones.
 pub(crate) struct OAuthDriver {
+    id: u64,
+    /// Bumped (under the lifecycle lock) by every input that can change the credential;
+    /// a cached credential is only used while it is unchanged.
+    generation: AtomicU64,
     lifecycle: Mutex<TokenLifecycle>,
     finished: Condvar,
     store: Arc<dyn TokenStore>,
@@ -33,6 +49,8 @@ impl OAuthDriver {
         let mut lifecycle = lifecycle;
         lifecycle.handle_tokens(store.load()?);
         Ok(Self {
+            id: NEXT_DRIVER_ID.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
             lifecycle: Mutex::new(lifecycle),
             finished: Condvar::new(),
             store,
@@ -48,6 +66,24 @@ impl OAuthDriver {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Marks that the credential may have changed; call while holding the lifecycle lock.
+    fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// The credential this thread cached, if the lifecycle has not changed since and the core
+    /// said it stays ready until later than `now`. No lock: the hot path of every request.
+    fn cached(&self, now: Timestamp) -> Option<BearerCredential> {
+        let generation = self.generation.load(Ordering::Acquire);
+        READY.with(|ready| {
+            ready
+                .borrow()
+                .as_ref()?
+                .get(self.id, generation, now)
+                .cloned()
+        })
+    }
+
     /// Returns a usable bearer credential, refreshing first when needed. Exactly one thread
     /// runs a refresh; the others wait for its outcome.
     pub(crate) fn bearer(
@@ -56,6 +92,9 @@ impl OAuthDriver {
         max_body: u64,
         clock: &Clock,
     ) -> Result<BearerCredential, Error> {
+        if let Some(credential) = self.cached(clock.now()) {
+            return Ok(credential);
+        }
         let mut life = self.lock();
         loop {
             let now = clock.now();
@@ -70,6 +109,12 @@ impl OAuthDriver {
                     // A proactive refresh that is due is run by the caller that notices it;
                     // the others keep using the still-valid token meanwhile.
                     let Some(attempt) = life.poll_refresh(now) else {
+                        if let Some(until) = life.ready_until(now) {
+                            let generation = self.generation.load(Ordering::Acquire);
+                            let cached =
+                                ReadyCopy::new(self.id, generation, until, credential.clone());
+                            READY.with(|ready| *ready.borrow_mut() = Some(cached));
+                        }
                         return Ok(credential);
                     };
                     drop(life);
@@ -100,7 +145,9 @@ impl OAuthDriver {
 
     /// Takes a 401 for a request sent with `used`.
     pub(crate) fn unauthorized(&self, used: Fingerprint, clock: &Clock) -> UnauthorizedAdvice {
-        self.lock().handle_unauthorized(clock.now(), used)
+        let mut life = self.lock();
+        self.changed();
+        life.handle_unauthorized(clock.now(), used)
     }
 
     /// Exchanges an authorization code and stores the first tokens.
@@ -137,6 +184,7 @@ impl OAuthDriver {
             )));
         };
         let _ = life.handle_unauthorized(clock.now(), fingerprint);
+        self.changed();
         let attempt = life.poll_refresh(clock.now());
         drop(life);
         match attempt.and_then(|a| self.run(a, agent, max_body, clock)) {
@@ -148,7 +196,9 @@ impl OAuthDriver {
     /// Removes the stored tokens.
     pub(crate) fn logout(&self) -> Result<(), Error> {
         self.store.lock()?.clear()?;
-        self.lock().handle_tokens(None);
+        let mut life = self.lock();
+        life.handle_tokens(None);
+        self.changed();
         Ok(())
     }
 
@@ -207,7 +257,10 @@ impl OAuthDriver {
             }
             _ => None,
         };
-        self.lock().handle_refresh_outcome(clock.now(), id, outcome);
+        let mut life = self.lock();
+        life.handle_refresh_outcome(clock.now(), id, outcome);
+        self.changed();
+        drop(life);
         self.finished.notify_all();
         failure
     }

@@ -81,6 +81,44 @@ pub struct BearerCredential {
     pub fingerprint: Fingerprint,
 }
 
+/// A copy of a ready credential that a driver keeps (typically per thread) to answer the hot
+/// path without locking the lifecycle.
+///
+/// The driver bumps a generation counter on every input that can change the credential
+/// (`handle_refresh_outcome`, `handle_unauthorized`, `handle_tokens`); the copy is valid
+/// while the generation is unchanged and the time is before
+/// [`TokenLifecycle::ready_until`]. `owner` tells lifecycles apart in a shared cache.
+#[derive(Clone, Debug)]
+pub struct ReadyCopy {
+    owner: u64,
+    generation: u64,
+    until: Timestamp,
+    credential: BearerCredential,
+}
+
+impl ReadyCopy {
+    /// Keeps `credential`, valid for `owner` at `generation` until `until`.
+    pub fn new(
+        owner: u64,
+        generation: u64,
+        until: Timestamp,
+        credential: BearerCredential,
+    ) -> Self {
+        Self {
+            owner,
+            generation,
+            until,
+            credential,
+        }
+    }
+
+    /// The credential, if this copy still answers for `owner` at `generation` and `now`.
+    pub fn get(&self, owner: u64, generation: u64, now: Timestamp) -> Option<&BearerCredential> {
+        (self.owner == owner && self.generation == generation && now < self.until)
+            .then_some(&self.credential)
+    }
+}
+
 /// What to do after a 401 on a request made with a token of this lifecycle.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 #[must_use]
@@ -263,6 +301,22 @@ impl TokenLifecycle {
             self.config.rotation_grace,
             self.config.grace_safety,
         ))
+    }
+
+    /// Until when the answer of [`poll_access`](Self::poll_access) stays `Ready` with the same
+    /// credential, as long as no other input arrives: the earlier of the next refresh due time
+    /// and the hard floor. Drivers may cache the credential until then (and until any input).
+    pub fn ready_until(&self, now: Timestamp) -> Option<Timestamp> {
+        self.usable(now)?;
+        let floor = self.tokens.as_ref()?.expires_at - self.config.hard_floor;
+        let until = match self.refresh_due_at() {
+            Some(due) if self.stopped.is_none() => {
+                let due = self.retry_at.map_or(due, |at| at.max(due));
+                due.min(floor)
+            }
+            _ => floor,
+        };
+        (until > now).then_some(until)
     }
 
     /// Takes the outcome of the attempt `id`. Outcomes of unknown attempts are ignored.

@@ -691,3 +691,33 @@ fn the_header_is_encoded_once_and_unsendable_tokens_are_reported() {
         Access::Unavailable(RefreshError::ReauthRequired(ReauthReason::UnusableToken))
     ));
 }
+
+#[test]
+fn ready_until_ends_at_the_next_refresh_or_the_floor() {
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + HOUR)));
+    assert_eq!(life.ready_until(T0), Some(T0 + HOUR - secs(300)));
+    // Inside the refresh window the answer may change at any moment.
+    assert_eq!(life.ready_until(T0 + HOUR - secs(200)), None);
+    // Without a refresh token, only the floor matters.
+    life.handle_tokens(Some(tokens("b", None, T0 + HOUR)));
+    assert_eq!(life.ready_until(T0), Some(T0 + HOUR - secs(30)));
+    assert_eq!(life.ready_until(T0 + HOUR), None);
+}
+
+#[test]
+fn a_ready_copy_answers_only_for_its_owner_generation_and_time() {
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + HOUR)));
+    let Access::Ready(c) = life.poll_access(T0) else {
+        panic!()
+    };
+    let copy = ReadyCopy::new(1, 7, life.ready_until(T0).unwrap(), c);
+    assert!(copy.get(1, 7, T0).is_some());
+    assert!(copy.get(2, 7, T0).is_none(), "another lifecycle");
+    assert!(copy.get(1, 8, T0).is_none(), "the lifecycle changed");
+    assert!(
+        copy.get(1, 7, T0 + HOUR - secs(300)).is_none(),
+        "refresh due"
+    );
+}
