@@ -28,6 +28,7 @@ fn lifecycle(now: Timestamp) -> TokenLifecycle {
         refresh_token: Some(RefreshToken::new("ory_rt_0123456789abcdef")),
         refresh_issued_at: Some(now),
         scope: None,
+        refresh_pending_since: None,
     }));
     life
 }
@@ -40,6 +41,7 @@ fn ureq_client(now: Timestamp) -> qonto_ureq::Client {
         refresh_token: Some(RefreshToken::new("ory_rt_0123456789abcdef")),
         refresh_issued_at: Some(now),
         scope: None,
+        refresh_pending_since: None,
     }));
     let client = OAuthClient::new("id", ClientSecret::new("s"), "http://127.0.0.1:1/cb").unwrap();
     qonto_ureq::Client::builder(Environment::production())

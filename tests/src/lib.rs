@@ -53,5 +53,6 @@ pub fn issued_tokens(mock: &MockServer) -> TokenSet {
         refresh_token: issued.refresh_token.map(RefreshToken::new),
         refresh_issued_at: Some(now),
         scope: Some(issued.scope),
+        refresh_pending_since: None,
     }
 }

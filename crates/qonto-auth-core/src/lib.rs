@@ -57,6 +57,7 @@
 //!     refresh_token: Some(RefreshToken::new("ory_rt_old")),
 //!     refresh_issued_at: Some(start),
 //!     scope: None,
+//!     refresh_pending_since: None,
 //! }));
 //!
 //! // Fresh token: ready, and no refresh is due.

@@ -69,6 +69,7 @@ fn no_public_type_or_error_shows_a_secret() {
         refresh_token: Some(refresh.clone()),
         refresh_issued_at: Some(now),
         scope: Some("organization.read".into()),
+        refresh_pending_since: None,
     };
     debug_clean!(
         staging,

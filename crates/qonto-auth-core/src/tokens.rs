@@ -20,6 +20,11 @@ pub struct TokenSet {
     pub refresh_issued_at: Option<Timestamp>,
     /// The granted scopes, space-separated.
     pub scope: Option<String>,
+    /// Set when a refresh with this refresh token was sent and its answer is not known (the
+    /// process may have died, or the answer was lost). Written to the store *before* the
+    /// refresh is sent, so another process knows the refresh token may already be consumed:
+    /// inside the rotation grace window it may still be presented, after it never.
+    pub refresh_pending_since: Option<Timestamp>,
 }
 
 impl TokenSet {
@@ -51,6 +56,12 @@ impl TokenSet {
             map.insert("refresh_token".into(), refresh.expose_secret().into());
             let issued = self.refresh_issued_at.map(Timestamp::unix_millis);
             map.insert("refresh_issued_at_ms".into(), issued.into());
+        }
+        if let (Some(map), Some(since)) = (doc.as_object_mut(), self.refresh_pending_since) {
+            map.insert(
+                "refresh_pending_since_ms".into(),
+                since.unix_millis().into(),
+            );
         }
         let scope = self.scope.as_ref().filter(|s| !s.is_empty());
         if let (Some(map), Some(scope)) = (doc.as_object_mut(), scope) {
@@ -96,6 +107,7 @@ impl TokenSet {
             refresh_issued_at: refresh_token.as_ref().and(refresh_issued_at),
             refresh_token,
             scope: text("scope")?,
+            refresh_pending_since: millis("refresh_pending_since_ms")?,
         })
     }
 }
@@ -142,6 +154,7 @@ mod tests {
             refresh_token: Some(RefreshToken::new("ory_rt_r")),
             refresh_issued_at: Some(Timestamp::from_unix_secs(1_699_999_000)),
             scope: Some("offline_access organization.read".into()),
+            refresh_pending_since: None,
         }
     }
 

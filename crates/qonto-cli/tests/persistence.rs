@@ -22,6 +22,7 @@ fn write_due_tokens(mock: &MockServer, dir: &std::path::Path) -> TokenSet {
         refresh_token: issued.refresh_token.map(RefreshToken::new),
         refresh_issued_at: Some(now),
         scope: Some(issued.scope),
+        refresh_pending_since: None,
     };
     std::fs::create_dir_all(dir.join("tokens")).unwrap();
     std::fs::write(dir.join("tokens/default.json"), tokens.to_persisted_json()).unwrap();
@@ -99,6 +100,10 @@ fn killed_while_waiting_for_the_token_response_leaves_a_working_store() {
         stored(&dir).same_tokens(&before),
         "the old tokens are intact"
     );
+    assert!(
+        stored(&dir).refresh_pending_since.is_some(),
+        "and marked as pending"
+    );
     // Inside the 60 s grace window the old refresh token still works.
     let output = request(&mock, &dir).output().unwrap();
     assert!(
@@ -127,11 +132,28 @@ fn a_dead_refresh_token_after_the_grace_window_asks_for_login_and_keeps_the_file
         2,
         "one loss, one retry, then stop"
     );
+    // The file says the refresh token may be consumed since before the grace window: a new
+    // process asks for a login without presenting it (which would revoke the whole grant).
+    let mut marked = stored(&dir);
+    let since = marked
+        .refresh_pending_since
+        .expect("the refresh is marked as pending");
+    // The CLI reads the system clock: move the mark 61 s into the past (and the mock's clock
+    // 61 s ahead, so a presented token would be refused there too).
+    marked.refresh_pending_since = Some(since - Duration::from_secs(61));
+    // And let the access token expire, so only a refresh could serve the next call.
+    marked.expires_at = Timestamp::from_system_time(SystemTime::now());
+    std::fs::write(dir.join("tokens/default.json"), marked.to_persisted_json()).unwrap();
     mock.clock().advance(Duration::from_secs(61));
     let output = request(&mock, &dir).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(5), "{stderr}");
     assert!(stderr.contains("reauthorization_required"), "{stderr}");
+    assert_eq!(
+        mock.stats().token_calls("refresh_token"),
+        2,
+        "never presented after the window"
+    );
     assert!(
         stored(&dir).same_tokens(&before),
         "the store is never truncated or lost"

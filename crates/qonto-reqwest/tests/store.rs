@@ -15,6 +15,7 @@ fn tokens(access: &str) -> TokenSet {
         refresh_token: Some(RefreshToken::new("ory_rt_1")),
         refresh_issued_at: Some(Timestamp::from_unix_secs(1_900_000_000)),
         scope: None,
+        refresh_pending_since: None,
     }
 }
 

@@ -137,6 +137,7 @@ async fn refresh_requests_carry_the_exact_staging_header_casing() {
         refresh_token: Some(RefreshToken::new("ory_rt_old")),
         refresh_issued_at: None,
         scope: None,
+        refresh_pending_since: None,
     };
     let store = Arc::new(MemoryStore::with_tokens(expired));
     let client = Client::oauth(sandbox_at(&url), common::oauth_client(), store)

@@ -14,6 +14,7 @@ fn tokens(n: u32) -> TokenSet {
         refresh_token: Some(RefreshToken::new(format!("ory_rt_{n}"))),
         refresh_issued_at: Some(Timestamp::from_unix_secs(1_700_000_000)),
         scope: None,
+        refresh_pending_since: None,
     }
 }
 

@@ -32,6 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         refresh_token: issued.refresh_token.map(RefreshToken::new),
         refresh_issued_at: Some(now),
         scope: Some(issued.scope),
+        refresh_pending_since: None,
     })?;
 
     let endpoints = Endpoints::new(&mock.url(), &mock.url())?;

@@ -49,6 +49,8 @@ enum Grant {
 #[derive(Debug)]
 enum Phase {
     Start,
+    /// Writing "refresh pending" to the store before sending.
+    Marking,
     Sent,
     Persisting(RefreshOutcome),
     Finished,
@@ -58,11 +60,20 @@ enum Phase {
 /// runs, so the lifecycle stays free for other callers in the meantime.
 ///
 /// ```text
-///  handle_stored ──► Send ──► handle_response ──► Persist ──► handle_persisted ──► Done
-///        │             ▲            │                              (or _failed)
-///        │             └─ handle_network_failure (lost response, inside the grace window)
-///        └──► Done (store holds newer tokens, or was emptied)
+///  handle_stored ─► [Persist mark] ─► Send ─► handle_response ─► Persist ─► Done
+///        │                             ▲             │
+///        │                             └─ handle_network_failure: a lost answer is sent
+///        │                                once more, inside the rotation grace window
+///        └─► Done: the store holds newer tokens, was emptied, or holds a refresh still
+///            pending from before the grace window
 /// ```
+///
+/// With a shared store (a file other processes use), the attempt first persists the current
+/// tokens marked "refresh pending since now". A process that dies or loses the answer
+/// mid-refresh so leaves a store telling every other process whether the refresh token may
+/// still be presented: inside the rotation grace window once more, after it never (Qonto
+/// revokes a grant whose rotated refresh token is reused). The mark goes away with the new
+/// tokens, or is cleared when the server answers without rotating.
 #[derive(Debug)]
 pub struct TokenAttempt {
     id: AttemptId,
@@ -73,6 +84,9 @@ pub struct TokenAttempt {
     first_sent_at: Option<Timestamp>,
     last_sent_at: Timestamp,
     sends: u8,
+    /// The store holds a "refresh pending" mark for this refresh token (ours or an earlier
+    /// attempt's) that must be cleared when the server answers without rotating.
+    marked: bool,
     phase: Phase,
 }
 
@@ -107,6 +121,7 @@ impl TokenAttempt {
             first_sent_at: None,
             last_sent_at: Timestamp::EPOCH,
             sends: 0,
+            marked: false,
             phase: Phase::Start,
         }
     }
@@ -119,26 +134,44 @@ impl TokenAttempt {
     /// Starts the attempt with what the store holds (read under its lock).
     ///
     /// If another process already rotated the tokens, they are adopted and nothing is sent:
-    /// a process never presents a refresh token older than the stored one.
+    /// a process never presents a refresh token older than the stored one. With a shared
+    /// store, the next step persists the "refresh pending" mark before anything is sent.
     pub fn handle_stored(&mut self, now: Timestamp, stored: Stored) -> AttemptStep {
         if !matches!(self.phase, Phase::Start) {
             return self.misuse();
         }
-        if let Grant::Refresh(current) = &self.grant {
-            match stored {
-                Stored::Unshared => {}
-                Stored::Empty => {
-                    return self.finish(RefreshOutcome::Failed(RefreshError::ReauthRequired(
-                        ReauthReason::LoggedOut,
-                    )));
-                }
-                Stored::Tokens(tokens) if !tokens.same_tokens(current) => {
-                    return self.finish(RefreshOutcome::Adopted(tokens));
-                }
-                Stored::Tokens(_) => {}
+        let Grant::Refresh(current) = &self.grant else {
+            return self.send(now);
+        };
+        let stored = match stored {
+            Stored::Unshared => return self.send(now),
+            Stored::Empty => {
+                let reason = ReauthReason::LoggedOut;
+                return self.finish(RefreshOutcome::Failed(RefreshError::ReauthRequired(reason)));
             }
+            Stored::Tokens(tokens) if !tokens.same_tokens(current) => {
+                return self.finish(RefreshOutcome::Adopted(tokens));
+            }
+            Stored::Tokens(tokens) => tokens,
+        };
+        self.marked = true;
+        let Some(since) = stored.refresh_pending_since else {
+            let mut marked = stored;
+            marked.refresh_pending_since = Some(now);
+            self.last_sent_at = now;
+            self.phase = Phase::Marking;
+            return AttemptStep::Persist(marked);
+        };
+        // An earlier refresh of this token may have been consumed: present it again only
+        // inside the grace window, and count that as the one retry.
+        if now < since + self.grace.saturating_sub(self.grace_safety) {
+            self.first_sent_at = Some(since);
+            self.sends = 1;
+            self.send(now)
+        } else {
+            let reason = ReauthReason::ResponseLost;
+            self.finish(RefreshOutcome::Failed(RefreshError::ReauthRequired(reason)))
         }
-        self.send(now)
     }
 
     /// Reports that the store could not be locked or read: the attempt ends without sending,
@@ -147,9 +180,8 @@ impl TokenAttempt {
         if !matches!(self.phase, Phase::Start) {
             return self.misuse();
         }
-        self.finish(RefreshOutcome::Failed(RefreshError::Transient(
-            TransientCause::Store(error.to_owned()),
-        )))
+        let cause = TransientCause::Store(error.to_owned());
+        self.finish(RefreshOutcome::Failed(RefreshError::Transient(cause)))
     }
 
     /// Feeds the token endpoint's answer.
@@ -163,41 +195,41 @@ impl TokenAttempt {
             return self.misuse();
         }
         let sent_at = self.last_sent_at;
-        match (
-            parse_token_response(sent_at, status, headers, body),
-            &self.grant,
-        ) {
-            (Ok(mut tokens), grant) => {
-                if let (None, Grant::Refresh(current)) = (&tokens.refresh_token, grant) {
+        let error = match parse_token_response(sent_at, status, headers, body) {
+            Ok(mut tokens) => {
+                if let (None, Grant::Refresh(current)) = (&tokens.refresh_token, &self.grant) {
                     // No rotation in this answer: keep the refresh token we have.
                     tokens.refresh_token.clone_from(&current.refresh_token);
                     tokens.refresh_issued_at = current.refresh_issued_at;
                 }
-                self.persist(RefreshOutcome::Refreshed(tokens))
+                return self.persist(tokens.clone(), RefreshOutcome::Refreshed(tokens));
             }
+            Err(error) => error,
+        };
+        let rescued = match (&error, &self.grant) {
             (
-                Err(
-                    error @ TokenResponseError::Malformed {
-                        rescued_refresh_token: Some(_),
-                        ..
-                    },
-                ),
+                TokenResponseError::Malformed {
+                    rescued_refresh_token: Some(rt),
+                    ..
+                },
                 Grant::Refresh(current),
             ) => {
-                let TokenResponseError::Malformed {
-                    rescued_refresh_token,
-                    ..
-                } = &error
-                else {
-                    unreachable!("matched above")
-                };
                 let mut tokens = current.clone();
-                tokens.refresh_token.clone_from(rescued_refresh_token);
+                tokens.refresh_token = Some(rt.clone());
                 tokens.refresh_issued_at = Some(sent_at);
-                let error = RefreshError::Transient(TransientCause::Endpoint(error));
-                self.persist(RefreshOutcome::Rescued(tokens, error))
+                tokens.refresh_pending_since = None;
+                Some(tokens)
             }
-            (Err(error), _) => self.finish(RefreshOutcome::Failed(failure_of(error))),
+            _ => None,
+        };
+        let malformed = matches!(error, TokenResponseError::Malformed { .. });
+        let failure = failure_of(error);
+        match rescued {
+            Some(tokens) => self.persist(tokens.clone(), RefreshOutcome::Rescued(tokens, failure)),
+            // A success we cannot read may have rotated the token: the mark stays.
+            None if malformed => self.finish(RefreshOutcome::Failed(failure)),
+            // Any other answer means the server did not rotate: clear the mark.
+            None => self.clear_mark_then(RefreshOutcome::Failed(failure)),
         }
     }
 
@@ -217,7 +249,7 @@ impl TokenAttempt {
         let transient = || RefreshError::Transient(TransientCause::Network(failure.clone()));
         match (failure.stage, &self.grant) {
             (SendStage::NotSent, _) if self.sends == 1 => {
-                self.finish(RefreshOutcome::Failed(transient()))
+                self.clear_mark_then(RefreshOutcome::Failed(transient()))
             }
             (_, Grant::Refresh(_)) => {
                 let first = self.first_sent_at.unwrap_or(now);
@@ -225,9 +257,8 @@ impl TokenAttempt {
                 if self.sends == 1 && now < retry_deadline {
                     self.send(now)
                 } else {
-                    self.finish(RefreshOutcome::Failed(RefreshError::ReauthRequired(
-                        ReauthReason::ResponseLost,
-                    )))
+                    let reason = ReauthReason::ResponseLost;
+                    self.finish(RefreshOutcome::Failed(RefreshError::ReauthRequired(reason)))
                 }
             }
             (_, Grant::Code) => self.finish(RefreshOutcome::Failed(transient())),
@@ -237,6 +268,7 @@ impl TokenAttempt {
     /// Reports that the tokens of the last [`AttemptStep::Persist`] are durably stored.
     pub fn handle_persisted(&mut self) -> AttemptStep {
         match std::mem::replace(&mut self.phase, Phase::Finished) {
+            Phase::Marking => self.send(self.last_sent_at),
             Phase::Persisting(outcome) => AttemptStep::Done(self.id, outcome),
             other => {
                 self.phase = other;
@@ -245,21 +277,25 @@ impl TokenAttempt {
         }
     }
 
-    /// Reports that storing failed. The new tokens are still handed to the lifecycle (the old
-    /// refresh token is dead once rotated), flagged as unpersisted.
+    /// Reports that storing failed. New tokens are still handed to the lifecycle (the old
+    /// refresh token is dead once rotated), flagged as unpersisted; a mark that could not be
+    /// written ends the attempt without sending.
     pub fn handle_persist_failed(&mut self, error: &str) -> AttemptStep {
-        match std::mem::replace(&mut self.phase, Phase::Finished) {
+        let outcome = match std::mem::replace(&mut self.phase, Phase::Finished) {
+            Phase::Marking => RefreshOutcome::Failed(RefreshError::Transient(
+                TransientCause::Store(error.to_owned()),
+            )),
             Phase::Persisting(
                 RefreshOutcome::Refreshed(tokens) | RefreshOutcome::Rescued(tokens, _),
-            ) => AttemptStep::Done(
-                self.id,
-                RefreshOutcome::Unpersisted(tokens, error.to_owned()),
-            ),
+            ) => RefreshOutcome::Unpersisted(tokens, error.to_owned()),
+            // Clearing a mark failed: the failure stands and the mark stays (the cautious side).
+            Phase::Persisting(outcome) => outcome,
             other => {
                 self.phase = other;
-                self.misuse()
+                return self.misuse();
             }
-        }
+        };
+        AttemptStep::Done(self.id, outcome)
     }
 
     fn send(&mut self, now: Timestamp) -> AttemptStep {
@@ -270,13 +306,21 @@ impl TokenAttempt {
         AttemptStep::Send(self.request.clone())
     }
 
-    fn persist(&mut self, outcome: RefreshOutcome) -> AttemptStep {
-        let tokens = match &outcome {
-            RefreshOutcome::Refreshed(t) | RefreshOutcome::Rescued(t, _) => t.clone(),
-            _ => unreachable!("only token-carrying outcomes are persisted"),
-        };
-        self.phase = Phase::Persisting(outcome);
+    fn persist(&mut self, tokens: TokenSet, then: RefreshOutcome) -> AttemptStep {
+        self.phase = Phase::Persisting(then);
         AttemptStep::Persist(tokens)
+    }
+
+    /// Removes the "refresh pending" mark from the store, then ends with `outcome`.
+    fn clear_mark_then(&mut self, outcome: RefreshOutcome) -> AttemptStep {
+        match &self.grant {
+            Grant::Refresh(current) if self.marked => {
+                let mut tokens = current.clone();
+                tokens.refresh_pending_since = None;
+                self.persist(tokens, outcome)
+            }
+            _ => self.finish(outcome),
+        }
     }
 
     fn finish(&mut self, outcome: RefreshOutcome) -> AttemptStep {

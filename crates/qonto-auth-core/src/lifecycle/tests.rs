@@ -40,6 +40,7 @@ fn tokens(access: &str, refresh: Option<&str>, expires_at: Timestamp) -> TokenSe
         refresh_token: refresh.map(RefreshToken::new),
         refresh_issued_at: refresh.map(|_| T0),
         scope: None,
+        refresh_pending_since: None,
     }
 }
 
@@ -442,10 +443,12 @@ fn newer_stored_tokens_are_adopted_without_a_request() {
     life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(10))));
     let mut attempt = life.poll_refresh(T0).unwrap();
     let same = tokens("a", Some("r"), T0 + secs(10));
-    assert!(matches!(
-        attempt.handle_stored(T0, Stored::Tokens(same)),
-        AttemptStep::Send(_)
-    ));
+    // The same tokens: mark the refresh as pending in the store, then send.
+    let AttemptStep::Persist(marked) = attempt.handle_stored(T0, Stored::Tokens(same)) else {
+        panic!("a shared store is marked before sending")
+    };
+    assert_eq!(marked.refresh_pending_since, Some(T0));
+    assert!(matches!(attempt.handle_persisted(), AttemptStep::Send(_)));
     let mut attempt = lifecycle_with_due_attempt();
     assert!(matches!(
         attempt.handle_stored(T0, Stored::Empty),
@@ -720,4 +723,128 @@ fn a_ready_copy_answers_only_for_its_owner_generation_and_time() {
         copy.get(1, 7, T0 + HOUR - secs(300)).is_none(),
         "refresh due"
     );
+}
+
+/// Starts an attempt on a shared store holding `stored`, returning it and its first step.
+fn shared_attempt(stored: TokenSet, now: Timestamp) -> (TokenAttempt, AttemptStep) {
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(100))));
+    let mut attempt = life.poll_refresh(now).unwrap();
+    let step = attempt.handle_stored(now, Stored::Tokens(stored));
+    (attempt, step)
+}
+
+fn pending(since: Timestamp) -> TokenSet {
+    TokenSet {
+        refresh_pending_since: Some(since),
+        ..tokens("a", Some("r"), T0 + secs(100))
+    }
+}
+
+#[test]
+fn a_server_answer_without_rotation_clears_the_pending_mark() {
+    let (mut attempt, step) = shared_attempt(tokens("a", Some("r"), T0 + secs(100)), T0);
+    assert!(matches!(step, AttemptStep::Persist(ref t) if t.refresh_pending_since == Some(T0)));
+    assert!(matches!(attempt.handle_persisted(), AttemptStep::Send(_)));
+    let AttemptStep::Persist(cleared) =
+        attempt.handle_response(StatusCode::SERVICE_UNAVAILABLE, &HeaderMap::new(), b"{}")
+    else {
+        panic!("the mark is cleared")
+    };
+    assert_eq!(cleared.refresh_pending_since, None);
+    assert!(matches!(
+        attempt.handle_persisted(),
+        AttemptStep::Done(_, RefreshOutcome::Failed(RefreshError::Transient(_)))
+    ));
+}
+
+#[test]
+fn new_tokens_replace_the_mark_and_a_lost_answer_keeps_it() {
+    let (mut attempt, _) = shared_attempt(tokens("a", Some("r"), T0 + secs(100)), T0);
+    let _ = attempt.handle_persisted();
+    let body =
+        br#"{"access_token":"b","expires_in":3600,"token_type":"bearer","refresh_token":"r2"}"#;
+    let AttemptStep::Persist(new) =
+        attempt.handle_response(StatusCode::OK, &HeaderMap::new(), body)
+    else {
+        panic!()
+    };
+    assert_eq!(new.refresh_pending_since, None);
+
+    let (mut attempt, _) = shared_attempt(tokens("a", Some("r"), T0 + secs(100)), T0);
+    let _ = attempt.handle_persisted();
+    let lost = NetworkFailure {
+        stage: SendStage::MaybeSent,
+        description: "reset".into(),
+    };
+    assert!(matches!(
+        attempt.handle_network_failure(T0 + secs(1), lost.clone()),
+        AttemptStep::Send(_)
+    ));
+    assert!(
+        matches!(
+            attempt.handle_network_failure(T0 + secs(2), lost),
+            AttemptStep::Done(
+                _,
+                RefreshOutcome::Failed(RefreshError::ReauthRequired(ReauthReason::ResponseLost))
+            )
+        ),
+        "no persist step: the mark stays for other processes"
+    );
+}
+
+#[test]
+fn a_pending_refresh_found_in_the_store_is_retried_once_inside_the_grace_window_only() {
+    // Another process marked it 20 s ago: send once more, and count it as the retry.
+    let (mut attempt, step) = shared_attempt(pending(T0 - secs(20)), T0);
+    assert!(
+        matches!(step, AttemptStep::Send(_)),
+        "no new mark, straight to the retry"
+    );
+    let lost = NetworkFailure {
+        stage: SendStage::MaybeSent,
+        description: "reset".into(),
+    };
+    assert!(matches!(
+        attempt.handle_network_failure(T0 + secs(1), lost),
+        AttemptStep::Done(
+            _,
+            RefreshOutcome::Failed(RefreshError::ReauthRequired(ReauthReason::ResponseLost))
+        )
+    ));
+    // Marked before the grace window: never presented again.
+    let (_, step) = shared_attempt(pending(T0 - secs(61)), T0);
+    assert!(matches!(
+        step,
+        AttemptStep::Done(
+            _,
+            RefreshOutcome::Failed(RefreshError::ReauthRequired(ReauthReason::ResponseLost))
+        )
+    ));
+}
+
+#[test]
+fn a_mark_that_cannot_be_written_means_nothing_is_sent() {
+    let (mut attempt, _) = shared_attempt(tokens("a", Some("r"), T0 + secs(100)), T0);
+    assert!(matches!(
+        attempt.handle_persist_failed("disk full"),
+        AttemptStep::Done(
+            _,
+            RefreshOutcome::Failed(RefreshError::Transient(TransientCause::Store(_)))
+        )
+    ));
+}
+
+#[test]
+fn a_connection_refused_clears_the_mark() {
+    let (mut attempt, _) = shared_attempt(tokens("a", Some("r"), T0 + secs(100)), T0);
+    let _ = attempt.handle_persisted();
+    let refused = NetworkFailure {
+        stage: SendStage::NotSent,
+        description: "refused".into(),
+    };
+    assert!(matches!(
+        attempt.handle_network_failure(T0, refused),
+        AttemptStep::Persist(ref t) if t.refresh_pending_since.is_none()
+    ));
 }

@@ -262,6 +262,7 @@ fn read_tokens(
         refresh_issued_at: refresh_token.as_ref().map(|_| sent_at),
         refresh_token,
         scope,
+        refresh_pending_since: None,
     })
 }
 
