@@ -361,7 +361,7 @@ pub fn finding_for_refresh_error(error: &RefreshError) -> Finding {
             Family::SandboxGate,
             ErrorKind::SandboxGate(crate::classify::GateSignal::HtmlPage).fix(None),
         ),
-        RefreshError::Misconfigured(_) => (
+        RefreshError::Misconfigured(_) | RefreshError::InvalidRequest(_) => (
             Family::Configuration,
             "check the OAuth client id and secret (Developer Portal) and the OAuth base URL",
         ),
@@ -376,11 +376,12 @@ pub fn finding_for_refresh_error(error: &RefreshError) -> Finding {
         family,
         message: error.to_string(),
         fix: fix.to_owned(),
-        trace_id: None,
+        trace_id: error.trace_id().map(str::to_owned),
     }
 }
 
-/// The most severe failing family of a list of findings, if any.
+/// The family of the first failing finding (checks run in order, so the first failure is the
+/// one to fix first), or [`Family::None`].
 pub fn worst_family(findings: &[Finding]) -> Family {
     findings
         .iter()

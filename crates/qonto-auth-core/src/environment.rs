@@ -66,9 +66,11 @@ impl BaseUrl {
         };
         let uri: Uri = text.trim().parse().map_err(|_| invalid("not a URL"))?;
         let scheme = uri.scheme().ok_or_else(|| invalid("missing scheme"))?;
+        // Lowercase, without the root label's dot, so `QONTO.com.` compares as `qonto.com`.
         let host = uri
             .host()
             .ok_or_else(|| invalid("missing host"))?
+            .trim_end_matches('.')
             .to_ascii_lowercase();
         if uri.query().is_some() {
             return Err(invalid("a base URL takes no query"));
@@ -179,14 +181,21 @@ impl Endpoints {
         &self.oauth
     }
 
-    /// The environment whose documented hosts these are, if they are documented hosts.
+    /// The environment whose hosts these are, when they are Qonto's: any `qonto.com` host is
+    /// production, any `staging.qonto.co` host the sandbox. Custom hosts (a mock, a proxy) have
+    /// none.
     pub fn documented_kind(&self) -> Option<EnvironmentKind> {
-        [EnvironmentKind::Production, EnvironmentKind::Sandbox]
-            .into_iter()
-            .find(|kind| {
-                let doc = Self::documented(*kind);
-                doc.api.host == self.api.host || doc.oauth.host == self.oauth.host
-            })
+        let kind_of = |host: &str| {
+            let under = |domain: &str| host == domain || host.ends_with(&format!(".{domain}"));
+            if under("qonto.com") {
+                Some(EnvironmentKind::Production)
+            } else if under("staging.qonto.co") {
+                Some(EnvironmentKind::Sandbox)
+            } else {
+                None
+            }
+        };
+        kind_of(self.api.host()).or_else(|| kind_of(self.oauth.host()))
     }
 }
 
@@ -244,6 +253,9 @@ impl Environment {
                 if value.trim().is_empty() || value.trim() != value {
                     return Err(EnvironmentError::EmptyStagingToken);
                 }
+                if !value.bytes().all(|b| b.is_ascii_graphic()) {
+                    return Err(EnvironmentError::StagingTokenCharacters);
+                }
             }
             _ => {}
         }
@@ -297,6 +309,10 @@ pub enum EnvironmentError {
     /// The staging token is empty or has surrounding whitespace.
     #[error("the staging token is empty or has surrounding whitespace")]
     EmptyStagingToken,
+    /// The staging token holds characters a header cannot carry as typed (a control or
+    /// non-ASCII character such as a zero-width space).
+    #[error("the staging token contains a control or non-ASCII character: copy it again")]
+    StagingTokenCharacters,
     /// The environment name is neither `production` nor `sandbox`.
     #[error("unknown environment: expected `production` or `sandbox`")]
     UnknownKind,
@@ -407,6 +423,40 @@ mod tests {
         for bad in ["v2/x", "//evil.example/x", "https://evil.example/x", "/a b"] {
             assert!(base.join(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn any_qonto_production_host_is_production_even_spelled_oddly() {
+        for api in [
+            "https://thirdparty.qonto.com.",
+            "https://THIRDPARTY.qonto.com",
+            "https://other.qonto.com",
+        ] {
+            let ep = Endpoints::new(api, "http://127.0.0.1:1").unwrap();
+            assert_eq!(
+                ep.documented_kind(),
+                Some(EnvironmentKind::Production),
+                "{api}"
+            );
+            let err = Environment::new(EnvironmentKind::Sandbox, Some(StagingToken::new("x")), ep);
+            assert!(
+                matches!(err, Err(EnvironmentError::HostMismatch { .. })),
+                "{api}"
+            );
+        }
+        let ep = Endpoints::new("https://notqonto.com", "https://proxy.example").unwrap();
+        assert_eq!(ep.documented_kind(), None);
+    }
+
+    #[test]
+    fn staging_tokens_must_be_sendable() {
+        let ep = Endpoints::documented(EnvironmentKind::Sandbox);
+        let err = Environment::new(
+            EnvironmentKind::Sandbox,
+            Some(StagingToken::new("ab\u{200b}c")),
+            ep,
+        );
+        assert_eq!(err.unwrap_err(), EnvironmentError::StagingTokenCharacters);
     }
 
     #[test]

@@ -134,8 +134,10 @@ impl TokenAttempt {
     /// Starts the attempt with what the store holds (read under its lock).
     ///
     /// If another process already rotated the tokens, they are adopted and nothing is sent:
-    /// a process never presents a refresh token older than the stored one. With a shared
-    /// store, the next step persists the "refresh pending" mark before anything is sent.
+    /// a process never presents a refresh token older than the stored one. Stored tokens older
+    /// than the attempt's own (a save that failed earlier) are not adopted; they are replaced.
+    /// With a shared store, the next step persists the "refresh pending" mark before anything
+    /// is sent.
     pub fn handle_stored(&mut self, now: Timestamp, stored: Stored) -> AttemptStep {
         if !matches!(self.phase, Phase::Start) {
             return self.misuse();
@@ -149,9 +151,15 @@ impl TokenAttempt {
                 let reason = ReauthReason::LoggedOut;
                 return self.finish(RefreshOutcome::Failed(RefreshError::ReauthRequired(reason)));
             }
-            Stored::Tokens(tokens) if !tokens.same_tokens(current) => {
+            // Another process rotated: take its newer tokens, send nothing.
+            Stored::Tokens(tokens)
+                if !tokens.same_tokens(current) && tokens.expires_at >= current.expires_at =>
+            {
                 return self.finish(RefreshOutcome::Adopted(tokens));
             }
+            // The store holds older tokens than ours (an earlier save failed): ours are the
+            // live ones, and marking them below writes them back.
+            Stored::Tokens(tokens) if !tokens.same_tokens(current) => current.clone(),
             Stored::Tokens(tokens) => tokens,
         };
         self.marked = true;

@@ -184,6 +184,11 @@ pub struct TokenLifecycle {
     stopped: Option<RefreshError>,
     rejected: Option<Fingerprint>,
     warned: Option<Fingerprint>,
+    /// A refresh was asked for explicitly (due now, current token still usable).
+    forced: bool,
+    /// When the last refresh succeeded; the next one is never due sooner than the retry
+    /// interval after it.
+    refreshed_at: Option<Timestamp>,
 }
 
 impl TokenLifecycle {
@@ -206,6 +211,8 @@ impl TokenLifecycle {
             stopped: None,
             rejected: None,
             warned: None,
+            forced: false,
+            refreshed_at: None,
         }
     }
 
@@ -241,6 +248,10 @@ impl TokenLifecycle {
     }
 
     /// Decides how an API call authenticates now.
+    ///
+    /// `Wait` is only answered when a refresh is in flight or [`poll_refresh`](Self::poll_refresh)
+    /// will hand one out at this `now`; every other case is `Ready` or `Unavailable`, so a
+    /// driver never waits for something that cannot happen.
     pub fn poll_access(&mut self, now: Timestamp) -> Access {
         if let Some(credential) = self.usable(now) {
             return Access::Ready(credential);
@@ -248,49 +259,68 @@ impl TokenLifecycle {
         if let Some(error) = &self.stopped {
             return Access::Unavailable(error.clone());
         }
-        if self.tokens.is_some() && self.header.is_none() {
-            return Access::Unavailable(RefreshError::ReauthRequired(ReauthReason::UnusableToken));
+        if self.in_flight.is_some() {
+            return Access::Wait;
         }
+        match self.refresh_blocked(now) {
+            Some(error) => Access::Unavailable(error),
+            None => Access::Wait,
+        }
+    }
+
+    /// Why no refresh can start at `now` (with none in flight), or `None` when one can.
+    fn refresh_blocked(&mut self, now: Timestamp) -> Option<RefreshError> {
+        let reauth = |reason| Some(RefreshError::ReauthRequired(reason));
         let Some(tokens) = &self.tokens else {
-            return if self.in_flight.is_some() {
-                Access::Wait
-            } else {
-                Access::Unavailable(RefreshError::ReauthRequired(ReauthReason::NotLoggedIn))
-            };
+            return reauth(ReauthReason::NotLoggedIn);
         };
+        if self.header.is_none() {
+            return reauth(ReauthReason::UnusableToken);
+        }
         if tokens.refresh_token.is_none() {
-            return Access::Unavailable(RefreshError::ReauthRequired(ReauthReason::NoRefreshToken));
+            return reauth(ReauthReason::NoRefreshToken);
         }
-        if self.in_flight.is_none() && self.retry_at.is_some_and(|at| now < at) {
-            if let Some(error) = &self.last_error {
-                return Access::Unavailable(error.clone());
-            }
+        if self.refresh_expires_at().is_some_and(|lapse| now >= lapse) {
+            let error = RefreshError::ReauthRequired(ReauthReason::RefreshTokenExpired);
+            self.stopped = Some(error.clone());
+            return Some(error);
         }
-        Access::Wait
+        if let Some(at) = self.retry_at.filter(|at| now < *at) {
+            let cause = TransientCause::Throttled { until: at };
+            return Some(
+                self.last_error
+                    .clone()
+                    .unwrap_or(RefreshError::Transient(cause)),
+            );
+        }
+        match self.refresh_due_at() {
+            Some(due) if now < due => Some(RefreshError::Transient(TransientCause::Throttled {
+                until: due,
+            })),
+            _ => None,
+        }
     }
 
     /// Hands out the refresh attempt when one is due and none is in flight.
     ///
     /// Due means: within the refresh margin (plus this token's jitter) of expiry, or the
-    /// current token was rejected by the API, and not inside a retry back-off.
+    /// current token was rejected by the API, or a refresh was forced; and not inside a retry
+    /// back-off, and not sooner than the retry interval after the last refresh (so a server
+    /// handing out very short-lived tokens cannot drive a refresh storm).
     pub fn poll_refresh(&mut self, now: Timestamp) -> Option<TokenAttempt> {
-        if self.in_flight.is_some() || self.stopped.is_some() {
+        if self.in_flight.is_some() || self.stopped.is_some() || self.refresh_blocked(now).is_some()
+        {
             return None;
         }
         let tokens = self.tokens.as_ref()?;
-        tokens.refresh_token.as_ref()?;
-        let due_at = self.refresh_due_at()?;
-        if now < due_at || self.retry_at.is_some_and(|at| now < at) {
-            return None;
-        }
-        if self.refresh_expires_at().is_some_and(|lapse| now >= lapse) {
-            self.stopped = Some(RefreshError::ReauthRequired(
-                ReauthReason::RefreshTokenExpired,
-            ));
-            return None;
-        }
         let refresh_token = tokens.refresh_token.as_ref()?;
-        let request = refresh_request(&self.environment, &self.client, refresh_token).ok()?;
+        let request = match refresh_request(&self.environment, &self.client, refresh_token) {
+            Ok(request) => request,
+            Err(error) => {
+                self.stopped = Some(RefreshError::InvalidRequest(error));
+                return None;
+            }
+        };
         let current = tokens.clone();
         let id = self.next_attempt_id();
         self.in_flight = Some(id);
@@ -301,6 +331,12 @@ impl TokenLifecycle {
             self.config.rotation_grace,
             self.config.grace_safety,
         ))
+    }
+
+    /// Makes a refresh due now without giving up the current token (for an explicit
+    /// "refresh now"); the current token keeps serving if the refresh fails transiently.
+    pub fn force_refresh(&mut self) {
+        self.forced = true;
     }
 
     /// Until when the answer of [`poll_access`](Self::poll_access) stays `Ready` with the same
@@ -330,11 +366,14 @@ impl TokenLifecycle {
             return;
         }
         self.in_flight = None;
+        self.forced = false;
         match outcome {
-            RefreshOutcome::Refreshed(tokens) | RefreshOutcome::Adopted(tokens) => {
+            RefreshOutcome::Refreshed(tokens)
+            | RefreshOutcome::Adopted(tokens)
+            | RefreshOutcome::Unpersisted(tokens, _) => {
                 self.install(tokens);
+                self.refreshed_at = Some(now);
             }
-            RefreshOutcome::Unpersisted(tokens, _) => self.install(tokens),
             RefreshOutcome::Rescued(tokens, error) => {
                 // Keep the rescued refresh token; the access token did not change.
                 if let Some(current) = &mut self.tokens {
@@ -430,12 +469,18 @@ impl TokenLifecycle {
     fn refresh_due_at(&self) -> Option<Timestamp> {
         let tokens = self.tokens.as_ref()?;
         tokens.refresh_token.as_ref()?;
-        if self.rejected.is_some() && self.rejected == self.fingerprint {
+        if self.forced {
             return Some(Timestamp::EPOCH);
         }
-        // Never later than the hard floor, whatever the configuration says.
-        let proactive = tokens.expires_at - self.config.refresh_margin - self.jitter_now;
-        Some(proactive.min(tokens.expires_at - self.config.hard_floor))
+        let due = if self.rejected.is_some() && self.rejected == self.fingerprint {
+            Timestamp::EPOCH
+        } else {
+            // Never later than the hard floor, whatever the configuration says.
+            let proactive = tokens.expires_at - self.config.refresh_margin - self.jitter_now;
+            proactive.min(tokens.expires_at - self.config.hard_floor)
+        };
+        let earliest = self.refreshed_at.map(|at| at + self.config.retry_interval);
+        Some(earliest.map_or(due, |earliest| due.max(earliest)))
     }
 
     fn refresh_expires_at(&self) -> Option<Timestamp> {

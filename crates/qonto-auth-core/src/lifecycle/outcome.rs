@@ -58,6 +58,9 @@ pub enum RefreshError {
     /// The configuration is wrong (client credentials, staging token, URL).
     #[error("OAuth configuration problem: {0}")]
     Misconfigured(TokenResponseError),
+    /// The token request cannot be built (a credential cannot be sent in a header).
+    #[error("OAuth configuration problem: {0}")]
+    InvalidRequest(crate::header::HeaderError),
 }
 
 impl RefreshError {
@@ -67,8 +70,19 @@ impl RefreshError {
             Self::Transient(_) => "refresh_failed_transient",
             Self::ReauthRequired(_) => "reauthorization_required",
             Self::Misconfigured(TokenResponseError::SandboxGate { .. }) => "sandbox_gate",
-            Self::Misconfigured(_) => "oauth_misconfigured",
+            Self::Misconfigured(_) | Self::InvalidRequest(_) => "oauth_misconfigured",
         }
+    }
+
+    /// The trace id of the token endpoint's answer, when the failure came from one.
+    pub fn trace_id(&self) -> Option<&str> {
+        let response = match self {
+            Self::Transient(TransientCause::Endpoint(e))
+            | Self::ReauthRequired(ReauthReason::InvalidGrant(e))
+            | Self::Misconfigured(e) => e,
+            _ => return None,
+        };
+        response.trace_id()
     }
 }
 
@@ -85,6 +99,13 @@ pub enum TransientCause {
     /// The token store could not be locked or read; nothing was sent.
     #[error("token store: {0}")]
     Store(String),
+    /// No usable token, and no refresh may start before `until` (a back-off after a failure,
+    /// or the minimum interval after the last refresh).
+    #[error("no usable token; the next refresh may start at unix time {}", until.unix_secs())]
+    Throttled {
+        /// When a refresh may start.
+        until: crate::time::Timestamp,
+    },
 }
 
 /// Why re-authorization is required.

@@ -848,3 +848,79 @@ fn a_connection_refused_clears_the_mark() {
         AttemptStep::Persist(ref t) if t.refresh_pending_since.is_none()
     ));
 }
+
+#[test]
+fn wait_is_only_answered_when_a_refresh_can_run() {
+    // Expired access token and a refresh token past 90 days: Unavailable at once, not Wait.
+    let mut life = lifecycle();
+    let mut set = tokens("a", Some("r"), T0 + secs(10));
+    set.refresh_issued_at = Some(T0 - secs(91 * 24 * 3600));
+    life.handle_tokens(Some(set));
+    assert!(matches!(
+        life.poll_access(T0 + secs(20)),
+        Access::Unavailable(RefreshError::ReauthRequired(
+            ReauthReason::RefreshTokenExpired
+        ))
+    ));
+    // Whenever poll_access says Wait with nothing in flight, poll_refresh hands out an attempt.
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(10))));
+    assert!(matches!(life.poll_access(T0 + secs(20)), Access::Wait));
+    assert!(life.poll_refresh(T0 + secs(20)).is_some());
+}
+
+#[test]
+fn short_lived_tokens_cannot_drive_a_refresh_storm() {
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(10))));
+    let mut attempt = start_refresh(&mut life, T0);
+    // The server hands out tokens living 100 s: due at once by the margin, but not before
+    // the retry interval has passed since this refresh.
+    let body =
+        br#"{"access_token":"b","expires_in":100,"token_type":"bearer","refresh_token":"r2"}"#;
+    let _ = attempt.handle_response(StatusCode::OK, &HeaderMap::new(), body);
+    let AttemptStep::Done(id, outcome) = attempt.handle_persisted() else {
+        panic!()
+    };
+    life.handle_refresh_outcome(T0, id, outcome);
+    assert!(ready_token(&mut life, T0).is_some());
+    assert!(life.poll_refresh(T0 + secs(9)).is_none());
+    assert!(life.poll_refresh(T0 + secs(10)).is_some());
+}
+
+#[test]
+fn a_forced_refresh_keeps_the_current_token_when_it_fails() {
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + HOUR)));
+    life.force_refresh();
+    let mut attempt = life.poll_refresh(T0).expect("forced refreshes are due now");
+    let _ = attempt.handle_stored(T0, Stored::Unshared);
+    let AttemptStep::Done(id, outcome) =
+        attempt.handle_response(StatusCode::BAD_GATEWAY, &HeaderMap::new(), b"")
+    else {
+        panic!()
+    };
+    life.handle_refresh_outcome(T0, id, outcome);
+    assert_eq!(
+        ready_token(&mut life, T0).as_deref(),
+        Some("a"),
+        "still served"
+    );
+    assert!(
+        life.poll_refresh(T0 + secs(10)).is_none(),
+        "not forced any more"
+    );
+}
+
+#[test]
+fn older_stored_tokens_are_replaced_not_adopted() {
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("new", Some("r-new"), T0 + secs(100))));
+    let mut attempt = life.poll_refresh(T0).unwrap();
+    let older = tokens("old", Some("r-old"), T0 + secs(50));
+    let AttemptStep::Persist(written) = attempt.handle_stored(T0, Stored::Tokens(older)) else {
+        panic!("ours are written back, marked")
+    };
+    assert_eq!(written.access_token.expose_secret(), "new");
+    assert_eq!(written.refresh_pending_since, Some(T0));
+}

@@ -132,6 +132,18 @@ pub enum TokenResponseError {
 }
 
 impl TokenResponseError {
+    /// The trace id of the answer, if it carried one.
+    pub fn trace_id(&self) -> Option<&str> {
+        match self {
+            Self::Rejected { trace_id, .. }
+            | Self::SandboxGate { trace_id, .. }
+            | Self::RateLimited { trace_id, .. }
+            | Self::Server { trace_id, .. }
+            | Self::Malformed { trace_id, .. }
+            | Self::UnexpectedStatus { trace_id, .. } => trace_id.as_deref(),
+        }
+    }
+
     /// True for failures worth retrying later (5xx, 429, unreadable success bodies).
     pub fn is_transient(&self) -> bool {
         matches!(
