@@ -76,13 +76,12 @@ impl RefreshError {
 
     /// The trace id of the token endpoint's answer, when the failure came from one.
     pub fn trace_id(&self) -> Option<&str> {
-        let response = match self {
+        match self {
             Self::Transient(TransientCause::Endpoint(e))
             | Self::ReauthRequired(ReauthReason::InvalidGrant(e))
-            | Self::Misconfigured(e) => e,
-            _ => return None,
-        };
-        response.trace_id()
+            | Self::Misconfigured(e) => e.trace_id(),
+            _ => None,
+        }
     }
 }
 
