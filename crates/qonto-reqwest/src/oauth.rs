@@ -60,7 +60,13 @@ impl OAuthDriver {
         store: Arc<dyn AsyncTokenStore>,
     ) -> Result<Self, Error> {
         let mut lifecycle = lifecycle;
-        lifecycle.handle_tokens(store.load().await?);
+        // A corrupt file counts as "no tokens" so that logging in again can replace it (a
+        // refresh re-reads it under the lock and reports it).
+        let stored = match store.load().await {
+            Err(qonto_store::StoreError::Corrupt { .. }) => None,
+            other => other?,
+        };
+        lifecycle.handle_tokens(stored);
         Ok(Self {
             id: NEXT_DRIVER_ID.fetch_add(1, Ordering::Relaxed),
             generation: AtomicU64::new(0),
@@ -175,23 +181,27 @@ impl OAuthDriver {
     pub(crate) async fn refresh_now(self: &Arc<Self>, io: &Io) -> Result<(), Error> {
         let attempt = {
             let mut life = self.lock();
-            let fingerprint = life.tokens().map(|t| t.access_token.fingerprint());
-            let Some(fingerprint) = fingerprint else {
+            if life.tokens().is_none() {
                 return Err(Error::Auth(RefreshError::ReauthRequired(
                     ReauthReason::NotLoggedIn,
                 )));
-            };
-            let _ = life.handle_unauthorized(io.clock.now(), fingerprint);
+            }
+            life.force_refresh();
             self.changed();
-            life.poll_refresh(io.clock.now())
+            let now = io.clock.now();
+            match life.poll_refresh(now) {
+                Some(attempt) => attempt,
+                None => {
+                    let until = life.poll_timeout().unwrap_or(now);
+                    let cause = TransientCause::Throttled { until };
+                    let error = life.status(now).last_error;
+                    return Err(Error::Auth(error.unwrap_or(RefreshError::Transient(cause))));
+                }
+            }
         };
-        let failure = match attempt {
-            Some(attempt) => self.run(attempt, io).await,
-            None => None,
-        };
-        match failure {
+        match self.run(attempt, io).await {
             Some(error) => Err(Error::Auth(error)),
-            None => self.bearer(io).await.map(|_| ()),
+            None => Ok(()),
         }
     }
 
@@ -252,9 +262,10 @@ impl Handover {
     /// the lifecycle and wakes the waiters.
     async fn drive(mut self, mut attempt: TokenAttempt, io: &Io) -> Option<RefreshError> {
         let store = &self.driver.store;
+        let shared = store.is_shared() && attempt.reads_store();
         let mut guard = store.lock().await;
         let mut step = match &mut guard {
-            Ok(guard) => match read_stored(guard.as_mut(), store.is_shared()).await {
+            Ok(guard) => match read_stored(guard.as_mut(), shared).await {
                 Ok(stored) => attempt.handle_stored(io.clock.now(), stored),
                 Err(error) => attempt.handle_store_failed(&error),
             },
@@ -290,6 +301,10 @@ impl Handover {
             RefreshOutcome::Failed(error) | RefreshOutcome::Rescued(_, error) => {
                 Some(error.clone())
             }
+            // New tokens that could not be saved work here but are lost when the process ends.
+            RefreshOutcome::Unpersisted(_, store_error) => Some(RefreshError::Transient(
+                TransientCause::Store(store_error.clone()),
+            )),
             _ => None,
         };
         self.done = true;

@@ -7,10 +7,10 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use qonto_auth_core::Timestamp;
-
 use qonto_auth_core::lifecycle::{
-    Access, AttemptStep, BearerCredential, LifecycleStatus, ReadyCopy, RefreshError,
-    RefreshOutcome, Stored, TokenAttempt, TokenLifecycle, UnauthorizedAdvice, Warning,
+    Access, AttemptId, AttemptStep, BearerCredential, LifecycleStatus, ReadyCopy, RefreshError,
+    RefreshOutcome, Stored, TokenAttempt, TokenLifecycle, TransientCause, UnauthorizedAdvice,
+    Warning,
 };
 use qonto_auth_core::oauth::PkceVerifier;
 use qonto_auth_core::secret::{AuthorizationCode, Fingerprint};
@@ -47,7 +47,7 @@ impl OAuthDriver {
         store: Arc<dyn TokenStore>,
     ) -> Result<Self, Error> {
         let mut lifecycle = lifecycle;
-        lifecycle.handle_tokens(store.load()?);
+        lifecycle.handle_tokens(load_tolerating_corruption(store.as_ref())?);
         Ok(Self {
             id: NEXT_DRIVER_ID.fetch_add(1, Ordering::Relaxed),
             generation: AtomicU64::new(0),
@@ -177,19 +177,26 @@ impl OAuthDriver {
         clock: &Clock,
     ) -> Result<(), Error> {
         let mut life = self.lock();
-        let fingerprint = life.tokens().map(|t| t.access_token.fingerprint());
-        let Some(fingerprint) = fingerprint else {
+        if life.tokens().is_none() {
             return Err(Error::Auth(RefreshError::ReauthRequired(
                 qonto_auth_core::lifecycle::ReauthReason::NotLoggedIn,
             )));
-        };
-        let _ = life.handle_unauthorized(clock.now(), fingerprint);
+        }
+        life.force_refresh();
         self.changed();
-        let attempt = life.poll_refresh(clock.now());
+        let now = clock.now();
+        let Some(attempt) = life.poll_refresh(now) else {
+            let until = life.poll_timeout().unwrap_or(now);
+            let status = life.status(now);
+            let cause = TransientCause::Throttled { until };
+            return Err(Error::Auth(
+                status.last_error.unwrap_or(RefreshError::Transient(cause)),
+            ));
+        };
         drop(life);
-        match attempt.and_then(|a| self.run(a, agent, max_body, clock)) {
+        match self.run(attempt, agent, max_body, clock) {
             Some(error) => Err(Error::Auth(error)),
-            None => self.bearer(agent, max_body, clock).map(|_| ()),
+            None => Ok(()),
         }
     }
 
@@ -219,9 +226,17 @@ impl OAuthDriver {
         max_body: u64,
         clock: &Clock,
     ) -> Option<RefreshError> {
+        // If anything below panics, the lifecycle still learns the attempt is over.
+        let mut handover = Handover {
+            driver: self,
+            id: attempt.id(),
+            clock,
+            done: false,
+        };
         let mut guard = self.store.lock();
+        let shared = self.store.is_shared() && attempt.reads_store();
         let mut step = match &mut guard {
-            Ok(guard) => match read_stored(guard.as_mut(), self.store.is_shared()) {
+            Ok(guard) => match read_stored(guard.as_mut(), shared) {
                 Ok(stored) => attempt.handle_stored(clock.now(), stored),
                 Err(error) => attempt.handle_store_failed(&error),
             },
@@ -251,18 +266,61 @@ impl OAuthDriver {
             };
         };
         drop(guard);
-        let failure = match &outcome {
-            RefreshOutcome::Failed(error) | RefreshOutcome::Rescued(_, error) => {
-                Some(error.clone())
-            }
-            _ => None,
-        };
+        handover.done = true;
+        let failure = failure_of(&outcome);
+        self.finish(clock, id, outcome);
+        failure
+    }
+
+    /// Hands an attempt's outcome to the lifecycle and wakes the waiters.
+    fn finish(&self, clock: &Clock, id: AttemptId, outcome: RefreshOutcome) {
         let mut life = self.lock();
         life.handle_refresh_outcome(clock.now(), id, outcome);
         self.changed();
         drop(life);
         self.finished.notify_all();
-        failure
+    }
+}
+
+/// Reports an attempt as failed if its driver unwinds before handing over the outcome, so
+/// the lifecycle never keeps a refresh in flight forever.
+struct Handover<'a> {
+    driver: &'a OAuthDriver,
+    id: AttemptId,
+    clock: &'a Clock,
+    done: bool,
+}
+
+impl Drop for Handover<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let cause = TransientCause::Store("the refresh was interrupted".into());
+            let outcome = RefreshOutcome::Failed(RefreshError::Transient(cause));
+            self.driver.finish(self.clock, self.id, outcome);
+        }
+    }
+}
+
+/// The error a caller of an attempt should see: failures, and new tokens that could not be
+/// saved (they work in this process, but are lost when it ends).
+fn failure_of(outcome: &RefreshOutcome) -> Option<RefreshError> {
+    match outcome {
+        RefreshOutcome::Failed(error) | RefreshOutcome::Rescued(_, error) => Some(error.clone()),
+        RefreshOutcome::Unpersisted(_, store_error) => Some(RefreshError::Transient(
+            TransientCause::Store(store_error.clone()),
+        )),
+        _ => None,
+    }
+}
+
+/// Reads the store at start-up; a corrupt file counts as "no tokens" so that logging in again
+/// can replace it (a refresh re-reads it under the lock and reports it).
+fn load_tolerating_corruption(
+    store: &dyn TokenStore,
+) -> Result<Option<qonto_auth_core::TokenSet>, Error> {
+    match store.load() {
+        Err(qonto_store::StoreError::Corrupt { .. }) => Ok(None),
+        other => Ok(other?),
     }
 }
 

@@ -52,7 +52,13 @@ pub(crate) fn execute(
         "PATCH" => agent.patch(&uri),
         "DELETE" => agent.delete(&uri).force_send_body(),
         "HEAD" => agent.head(&uri).force_send_body(),
-        _ => agent.get(&uri).force_send_body(),
+        "GET" => agent.get(&uri).force_send_body(),
+        other => {
+            return Err(WireError::Failed(NetworkFailure {
+                stage: SendStage::NotSent,
+                description: format!("the {other} method is not supported"),
+            }));
+        }
     };
     let staging = staging_token_header();
     for (name, value) in &parts.headers {

@@ -131,6 +131,12 @@ impl TokenAttempt {
         self.id
     }
 
+    /// Whether [`handle_stored`](Self::handle_stored) looks at the store's content (refreshes
+    /// do; a code exchange does not, so a driver need not read, or fail on, the store).
+    pub fn reads_store(&self) -> bool {
+        matches!(self.grant, Grant::Refresh(_))
+    }
+
     /// Starts the attempt with what the store holds (read under its lock).
     ///
     /// If another process already rotated the tokens, they are adopted and nothing is sent:
