@@ -251,6 +251,19 @@ fn environment_findings(settings: &Settings<'_>) -> Vec<Finding> {
             "set `--staging-token` or QONTO_STAGING_TOKEN",
         )),
         (EnvironmentKind::Sandbox, Some(token))
+            if !token.is_empty()
+                && token.trim() == token
+                && !token.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            findings.push(Finding::new(
+                "staging_token_invalid_character",
+                Severity::Fail,
+                Family::SandboxGate,
+                EnvironmentError::StagingTokenCharacters.to_string(),
+                "copy the staging token again from the Developer Portal, as plain text",
+            ));
+        }
+        (EnvironmentKind::Sandbox, Some(token))
             if token.trim().is_empty() || token.trim() != token =>
         {
             findings.push(Finding::new(
@@ -452,6 +465,8 @@ mod tests {
             CredentialInput::ApiKey("org-1:abc"),
         );
         assert!(codes(&check_settings(&s)).contains(&"staging_token_missing"));
+        s.staging_token_given = Some("to\u{200b}k");
+        assert!(codes(&check_settings(&s)).contains(&"staging_token_invalid_character"));
         s.staging_token_given = Some("tok");
         s.api_base = Some("https://thirdparty.qonto.com");
         assert!(codes(&check_settings(&s)).contains(&"environment_host_mismatch"));

@@ -78,7 +78,7 @@ fn exchange(
     code: &AuthorizationCode,
     pkce: Option<&PkceVerifier>,
 ) -> Result<(), Failure> {
-    let client = resolved.client()?;
+    let client = resolved.client_replacing_store()?;
     client.exchange_code(code, pkce).map_err(Failure::from)
 }
 
@@ -111,7 +111,13 @@ fn bind_callback(redirect_uri: &str) -> Result<TcpListener, Failure> {
         ));
     }
     let port = uri.port_u16().unwrap_or(80);
-    TcpListener::bind(("127.0.0.1", port)).map_err(|e| {
+    // An IP literal is bound as given (`[::1]` too); `localhost` listens on 127.0.0.1.
+    let ip: std::net::IpAddr = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    TcpListener::bind((ip, port)).map_err(|e| {
         Failure::configuration(
             "callback_port_busy",
             format!("cannot listen on 127.0.0.1:{port}: {e}"),
@@ -371,7 +377,14 @@ pub(crate) fn refresh(resolved: &Resolved, output: Output) -> Result<(), Failure
 
 /// `qonto auth logout`: revoke the consent (unless `local_only`), then delete the tokens.
 pub(crate) fn logout(resolved: &Resolved, local_only: bool, output: Output) -> Result<(), Failure> {
-    let client = resolved.client()?;
+    if !matches!(resolved.credential, Credential::OAuth { .. }) {
+        return Err(Failure::configuration(
+            "not_oauth",
+            "logout removes stored OAuth tokens, and this configuration uses none",
+            "an API key is revoked by regenerating it in the web app (Integrations and Partnerships > API key)",
+        ));
+    }
+    let client = resolved.client_replacing_store()?;
     let revoked = if local_only {
         false
     } else {

@@ -48,7 +48,9 @@ pub(crate) fn accounts_list(resolved: &Resolved, output: Output) -> Result<(), F
             for a in &accounts {
                 let balance = match (a.balance_cents, &a.currency) {
                     (Some(cents), Some(cur)) => {
-                        format!("{}.{:02} {cur}", cents / 100, (cents % 100).abs())
+                        let sign = if cents < 0 { "-" } else { "" };
+                        let abs = cents.unsigned_abs();
+                        format!("{sign}{}.{:02} {cur}", abs / 100, abs % 100)
                     }
                     _ => "-".into(),
                 };
@@ -69,7 +71,15 @@ pub(crate) fn accounts_list(resolved: &Resolved, output: Output) -> Result<(), F
 
 /// Sends one authenticated request and prints the answer's body.
 pub(crate) fn request(resolved: &Resolved, args: &RequestArgs) -> Result<(), Failure> {
-    let method = Method::from_bytes(args.method.to_ascii_uppercase().as_bytes()).map_err(|_| {
+    let upper = args.method.to_ascii_uppercase();
+    if !["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"].contains(&upper.as_str()) {
+        return Err(Failure::configuration(
+            "invalid_method",
+            format!("`{}` is not a method the API uses", args.method),
+            "use GET, POST, PUT, PATCH, DELETE or HEAD",
+        ));
+    }
+    let method = Method::from_bytes(upper.as_bytes()).map_err(|_| {
         Failure::configuration(
             "invalid_method",
             format!("`{}` is not an HTTP method", args.method),

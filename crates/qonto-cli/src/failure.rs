@@ -71,9 +71,9 @@ impl Failure {
 
     pub(crate) fn environment(error: EnvironmentError) -> Self {
         let family = match error {
-            EnvironmentError::MissingStagingToken | EnvironmentError::EmptyStagingToken => {
-                Family::SandboxGate
-            }
+            EnvironmentError::MissingStagingToken
+            | EnvironmentError::EmptyStagingToken
+            | EnvironmentError::StagingTokenCharacters => Family::SandboxGate,
             _ => Family::Configuration,
         };
         Self::new(

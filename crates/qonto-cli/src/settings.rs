@@ -228,6 +228,22 @@ impl Resolved {
 
     /// A client for the API with this configuration's credential.
     pub(crate) fn client(&self) -> Result<Client, Failure> {
+        if let Credential::OAuth { .. } = self.credential {
+            // The client would start as "not logged in"; say what is really wrong.
+            if let Err(error @ qonto_store::StoreError::Corrupt { .. }) = self.store().load() {
+                return Err(Failure::configuration(
+                    "token_store_unreadable",
+                    error.to_string(),
+                    "run `qonto auth login` to replace it, or `qonto auth logout --local-only` to remove it",
+                ));
+            }
+        }
+        self.client_replacing_store()
+    }
+
+    /// A client even when the token file is corrupt (for `auth login` and `auth logout`, which
+    /// replace or remove it).
+    pub(crate) fn client_replacing_store(&self) -> Result<Client, Failure> {
         let environment = self.environment()?;
         let builder = Client::builder(environment);
         match &self.credential {

@@ -194,3 +194,23 @@ fn a_corrupt_token_file_is_reported_and_left_untouched() {
         b"{\"format\":1,\"acc"
     );
 }
+
+#[test]
+fn logging_out_removes_a_corrupt_token_file() {
+    let mock = MockServer::start(MockConfig::default()).unwrap();
+    let dir = config_dir("corrupt-logout");
+    std::fs::create_dir_all(dir.join("tokens")).unwrap();
+    std::fs::write(dir.join("tokens/default.json"), b"garbage").unwrap();
+    let mut command = qonto(&mock, &dir);
+    command
+        .env("QONTO_CLIENT_ID", DEMO_CLIENT_ID)
+        .env("QONTO_CLIENT_SECRET", DEMO_CLIENT_SECRET)
+        .args(["auth", "logout", "--local-only"]);
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!dir.join("tokens/default.json").exists());
+}
