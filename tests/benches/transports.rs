@@ -40,7 +40,7 @@ fn main() {
     let mock = MockServer::start(MockConfig::default()).unwrap();
     let key = format!("{DEMO_LOGIN}:{DEMO_SECRET}");
     let url = format!("{}{PATH}", mock.url());
-    let requests = bench.scale(3_000, 5);
+    let requests = bench.scale(6_000, 30);
 
     println!("== one authenticated request over loopback (median per request)");
     let client =
@@ -50,6 +50,28 @@ fn main() {
         .http_status_as_error(false)
         .build()
         .new_agent();
+    // The same bare request through an agent with the safety settings qonto-ureq always sets
+    // (timeouts, no redirects): separates their cost from the cost of our code.
+    let safe_agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .timeout_connect(Some(Duration::from_secs(10)))
+        .timeout_send_request(Some(Duration::from_secs(30)))
+        .timeout_recv_response(Some(Duration::from_secs(30)))
+        .timeout_recv_body(Some(Duration::from_secs(30)))
+        .build()
+        .new_agent();
+    let safe_ureq = || {
+        let mut response = safe_agent
+            .get(&url)
+            .header("authorization", &key)
+            .header("accept", "application/json")
+            .call()
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.body_mut().read_to_vec().unwrap();
+    };
     let bare_ureq = || {
         let mut response = agent
             .get(&url)
@@ -63,11 +85,19 @@ fn main() {
     let via_ureq = || {
         client.send(Method::GET, PATH, None).unwrap();
     };
-    // Interleave the two so drift in the machine's load hits both alike.
-    let (mut ours, mut bare) = (Vec::new(), Vec::new());
-    for _ in 0..bench.scale(10, 1) {
-        ours.push(bench.per_op(requests / 10, via_ureq));
-        bare.push(bench.per_op(requests / 10, bare_ureq));
+    // Interleave the two and compare round by round, so drift in the machine's load (client
+    // and mock share two cores) hits both alike; report the median of the paired ratios.
+    let rounds = bench.scale(30, 1);
+    let (mut ours, mut bare, mut ratios, mut safe_ratios) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let a = bench.per_op(requests / 30, via_ureq);
+        let b = bench.per_op(requests / 30, bare_ureq);
+        let c = bench.per_op(requests / 30, safe_ureq);
+        ours.push(a);
+        bare.push(b);
+        ratios.push(a / b);
+        safe_ratios.push(a / c);
     }
     println!(
         "{}",
@@ -77,6 +107,11 @@ fn main() {
             "bare ureq",
             percentile(&mut bare, 50.0)
         )
+    );
+    println!(
+        "    median of {rounds} paired ratios: {:.3} (against bare ureq with the same timeouts: {:.3})",
+        percentile(&mut ratios, 50.0),
+        percentile(&mut safe_ratios, 50.0)
     );
 
     // The bare reqwest baseline needs a process-wide crypto provider (qonto-reqwest brings its
@@ -92,15 +127,16 @@ fn main() {
             qonto_reqwest::Client::api_key(environment(&mock, None), ApiKey::parse(&key).unwrap())
                 .unwrap();
         let bare = reqwest::Client::new();
-        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-        for _ in 0..bench.scale(10, 1) {
+        let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        let per_round = (requests / 30).max(1);
+        for _ in 0..rounds {
             let start = Instant::now();
-            for _ in 0..requests / 10 {
+            for _ in 0..per_round {
                 client.send(Method::GET, PATH, None).await.unwrap();
             }
-            ours.push(start.elapsed().as_nanos() as f64 / (requests / 10).max(1) as f64);
+            let a = start.elapsed().as_nanos() as f64 / per_round as f64;
             let start = Instant::now();
-            for _ in 0..requests / 10 {
+            for _ in 0..per_round {
                 let response = bare
                     .get(&url)
                     .header("authorization", &key)
@@ -111,7 +147,10 @@ fn main() {
                 assert_eq!(response.status(), 200);
                 response.bytes().await.unwrap();
             }
-            theirs.push(start.elapsed().as_nanos() as f64 / (requests / 10).max(1) as f64);
+            let b = start.elapsed().as_nanos() as f64 / per_round as f64;
+            ours.push(a);
+            theirs.push(b);
+            ratios.push(a / b);
         }
         println!(
             "{}",
@@ -121,6 +160,10 @@ fn main() {
                 "bare reqwest",
                 percentile(&mut theirs, 50.0)
             )
+        );
+        println!(
+            "    median of {rounds} paired ratios: {:.3}",
+            percentile(&mut ratios, 50.0)
         );
 
         println!("== refresh storm: 1,000 concurrent callers when the token expires");

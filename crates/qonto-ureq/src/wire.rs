@@ -6,7 +6,6 @@ use qonto_auth_core::header::staging_token_header;
 use qonto_auth_core::http;
 use qonto_auth_core::lifecycle::{NetworkFailure, SendStage};
 use ureq::Agent;
-use ureq::typestate::WithBody;
 
 use crate::config::TransportConfig;
 use crate::error::Error;
@@ -46,33 +45,36 @@ pub(crate) fn execute(
 ) -> Result<RawResponse, WireError> {
     let (parts, body) = request.into_parts();
     let uri = parts.uri.to_string();
-    let mut builder: ureq::RequestBuilder<WithBody> = match parts.method.as_str() {
-        "POST" => agent.post(&uri),
-        "PUT" => agent.put(&uri),
-        "PATCH" => agent.patch(&uri),
-        "DELETE" => agent.delete(&uri).force_send_body(),
-        "HEAD" => agent.head(&uri).force_send_body(),
-        "GET" => agent.get(&uri).force_send_body(),
-        other => {
-            return Err(WireError::Failed(NetworkFailure {
-                stage: SendStage::NotSent,
-                description: format!("the {other} method is not supported"),
-            }));
-        }
+    let unsupported = |method: &str| {
+        Err(WireError::Failed(NetworkFailure {
+            stage: SendStage::NotSent,
+            description: format!("the {method} method is not supported"),
+        }))
     };
-    let staging = staging_token_header();
-    for (name, value) in &parts.headers {
-        builder = if *name == staging {
-            // The documented casing, kept on the wire.
-            builder.header_raw(STAGING_TOKEN_HEADER, value.as_bytes())
-        } else {
-            builder.header(name, value)
-        };
-    }
-    let result = if body.is_empty() && parts.method != http::Method::POST {
-        builder.send_empty()
-    } else {
-        builder.send(&body[..])
+    let result = match parts.method.as_str() {
+        // Bodiless methods go without a body (no `content-length: 0`) unless one is given.
+        "GET" | "HEAD" | "DELETE" => {
+            let builder = match parts.method.as_str() {
+                "GET" => agent.get(&uri),
+                "HEAD" => agent.head(&uri),
+                _ => agent.delete(&uri),
+            };
+            let builder = with_headers(builder, &parts.headers);
+            if body.is_empty() {
+                builder.call()
+            } else {
+                builder.force_send_body().send(&body[..])
+            }
+        }
+        "POST" | "PUT" | "PATCH" => {
+            let builder = match parts.method.as_str() {
+                "POST" => agent.post(&uri),
+                "PUT" => agent.put(&uri),
+                _ => agent.patch(&uri),
+            };
+            with_headers(builder, &parts.headers).send(&body[..])
+        }
+        other => return unsupported(other),
     };
     let mut response = result.map_err(WireError::from_ureq)?;
     let status = response.status();
@@ -91,6 +93,23 @@ pub(crate) fn execute(
         headers,
         body,
     })
+}
+
+/// Copies the core's headers onto a ureq request, the staging token with its exact casing.
+fn with_headers<B>(
+    mut builder: ureq::RequestBuilder<B>,
+    headers: &HeaderMap,
+) -> ureq::RequestBuilder<B> {
+    let staging = staging_token_header();
+    for (name, value) in headers {
+        builder = if *name == staging {
+            // The documented casing, kept on the wire.
+            builder.header_raw(STAGING_TOKEN_HEADER, value.as_bytes())
+        } else {
+            builder.header(name, value)
+        };
+    }
+    builder
 }
 
 /// A transport failure, sorted by whether the request may have reached the server.
