@@ -54,15 +54,12 @@
 //! ```
 
 mod client;
-mod config;
-mod error;
 mod oauth;
 mod store;
 mod wire;
 
-pub use client::{ApiResponse, Client, ClientBuilder};
-pub use config::{Clock, TransportConfig};
-pub use error::Error;
+pub use client::{Client, ClientBuilder};
 pub use qonto_auth_core;
 pub use qonto_store;
+pub use qonto_transport::{ApiResponse, Clock, Error, TransportConfig};
 pub use store::{AsyncStoreGuard, AsyncTokenStore, BlockingStore};

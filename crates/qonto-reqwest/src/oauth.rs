@@ -21,10 +21,10 @@ use qonto_auth_core::oauth::PkceVerifier;
 use qonto_auth_core::secret::{AuthorizationCode, Fingerprint};
 use tokio::sync::Notify;
 
-use crate::config::Clock;
-use crate::error::Error;
 use crate::store::{AsyncStoreGuard, AsyncTokenStore};
 use crate::wire;
+use qonto_transport::Clock;
+use qonto_transport::Error;
 
 /// What a token attempt needs to do its I/O; cheap to clone into a spawned task.
 #[derive(Clone)]

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use http::{HeaderMap, Method, StatusCode};
+use http::{Method, StatusCode};
+use qonto_auth_core::Environment;
 use qonto_auth_core::classify::classify;
 use qonto_auth_core::credentials::{ApiKey, OAuthClient};
 use qonto_auth_core::header::Authorization;
@@ -15,47 +16,14 @@ use qonto_auth_core::oauth::PkceVerifier;
 use qonto_auth_core::random;
 use qonto_auth_core::request::{RequestError, api_request_with};
 use qonto_auth_core::secret::{AccessToken, AuthorizationCode, Fingerprint};
-use qonto_auth_core::{Environment, facts};
 use qonto_store::TokenStore;
 use serde::de::DeserializeOwned;
 use ureq::Agent;
 
-use crate::config::{Clock, TransportConfig};
-use crate::error::Error;
 use crate::oauth::OAuthDriver;
 use crate::wire;
-
-/// A successful (2xx JSON or empty) answer.
-#[derive(Clone, Debug)]
-pub struct ApiResponse {
-    /// The status.
-    pub status: StatusCode,
-    /// The headers.
-    pub headers: HeaderMap,
-    /// The body.
-    pub body: Vec<u8>,
-}
-
-impl ApiResponse {
-    /// Decodes the JSON body.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Decode`] when the body does not match `T`.
-    pub fn json<T: DeserializeOwned>(&self, what: &'static str) -> Result<T, Error> {
-        serde_json::from_slice(&self.body).map_err(|e| Error::Decode {
-            what,
-            reason: e.to_string(),
-        })
-    }
-
-    /// The trace id header, if present.
-    pub fn trace_id(&self) -> Option<&str> {
-        self.headers
-            .get(facts::TRACE_ID_HEADER)
-            .and_then(|v| v.to_str().ok())
-    }
-}
+use qonto_transport::{ApiResponse, Error};
+use qonto_transport::{Clock, TransportConfig};
 
 /// How requests are authenticated.
 enum Credentials {
@@ -108,7 +76,8 @@ impl ClientBuilder {
     pub fn new(environment: Environment) -> Self {
         Self {
             environment,
-            config: TransportConfig::default(),
+            config: TransportConfig::default()
+                .with_user_agent(concat!("qonto-ureq/", env!("CARGO_PKG_VERSION"))),
             clock: Clock::system(),
             lifecycle: LifecycleConfig::default(),
         }

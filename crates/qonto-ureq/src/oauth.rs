@@ -17,9 +17,9 @@ use qonto_auth_core::secret::{AuthorizationCode, Fingerprint};
 use qonto_store::{StoreGuard, TokenStore};
 use ureq::Agent;
 
-use crate::config::Clock;
-use crate::error::Error;
 use crate::wire;
+use qonto_transport::Clock;
+use qonto_transport::Error;
 
 /// Distinguishes drivers in the per-thread cache.
 static NEXT_DRIVER_ID: AtomicU64 = AtomicU64::new(1);

@@ -7,8 +7,8 @@ use qonto_auth_core::http;
 use qonto_auth_core::lifecycle::{NetworkFailure, SendStage};
 use ureq::Agent;
 
-use crate::config::TransportConfig;
-use crate::error::Error;
+use qonto_transport::Error;
+use qonto_transport::TransportConfig;
 
 /// A response read in full (up to the size cap).
 pub(crate) struct RawResponse {

@@ -1,4 +1,4 @@
-//! Errors of the async transport.
+//! Errors of both transports.
 
 use qonto_auth_core::lifecycle::{NetworkFailure, RefreshError};
 use qonto_auth_core::request::RequestError;

@@ -11,7 +11,10 @@ use qonto_auth_core::Timestamp;
 pub struct TransportConfig {
     /// Connecting, including DNS and TLS (default 10 s).
     pub connect_timeout: Duration,
-    /// The whole request, including reading the body (default 30 s).
+    /// The time budget of a request (default 30 s): qonto-reqwest applies it to the whole
+    /// request, body included; qonto-ureq to each phase (sending, waiting for the answer,
+    /// reading the body), because ureq's whole-request timer costs about a millisecond per
+    /// request.
     pub timeout: Duration,
     /// Largest response body read (default 10 MiB); larger bodies are an error.
     pub max_body: u64,
@@ -25,7 +28,7 @@ impl Default for TransportConfig {
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(30),
             max_body: 10 * 1024 * 1024,
-            user_agent: concat!("qonto-reqwest/", env!("CARGO_PKG_VERSION")).to_owned(),
+            user_agent: concat!("qonto-auth/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
     }
 }

@@ -1,0 +1,14 @@
+//! Types shared by the qonto-auth transports (`qonto-ureq`, blocking, and `qonto-reqwest`,
+//! async), so both speak the same language: one [`Error`], one [`TransportConfig`], one
+//! [`Clock`], one [`ApiResponse`].
+//!
+//! This crate does no I/O and holds no logic beyond these types; each transport re-exports
+//! them, so users never need to depend on it directly.
+
+mod config;
+mod error;
+mod response;
+
+pub use config::{Clock, TransportConfig};
+pub use error::Error;
+pub use response::ApiResponse;
