@@ -240,21 +240,11 @@ fn html_escape(text: &str) -> String {
 
 /// Opens the system browser; failures are fine, the URL is printed anyway.
 fn open_browser(url: &str) {
-    let mut command = if cfg!(target_os = "macos") {
-        std::process::Command::new("open")
-    } else if cfg!(windows) {
-        let mut c = std::process::Command::new("cmd");
-        c.args(["/C", "start", ""]);
-        c
-    } else {
-        std::process::Command::new("xdg-open")
-    };
-    let _ = command
-        .arg(url)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn();
+    if let Err(error) = opener::open_browser(url) {
+        eprintln_flush(&format!(
+            "(could not open a browser: {error}; open the URL above)"
+        ));
+    }
 }
 
 fn eprintln_flush(text: &str) {
