@@ -44,7 +44,8 @@ pub(crate) fn execute(
     request: Request<Vec<u8>>,
 ) -> Result<RawResponse, WireError> {
     let (parts, body) = request.into_parts();
-    let uri = parts.uri.to_string();
+    // The parsed URI goes to ureq as is: no formatting and parsing it again.
+    let uri = parts.uri;
     let unsupported = |method: &str| {
         Err(WireError::Failed(NetworkFailure {
             stage: SendStage::NotSent,
@@ -55,9 +56,9 @@ pub(crate) fn execute(
         // Bodiless methods go without a body (no `content-length: 0`) unless one is given.
         "GET" | "HEAD" | "DELETE" => {
             let builder = match parts.method.as_str() {
-                "GET" => agent.get(&uri),
-                "HEAD" => agent.head(&uri),
-                _ => agent.delete(&uri),
+                "GET" => agent.get(uri),
+                "HEAD" => agent.head(uri),
+                _ => agent.delete(uri),
             };
             let builder = with_headers(builder, &parts.headers);
             if body.is_empty() {
@@ -68,19 +69,16 @@ pub(crate) fn execute(
         }
         "POST" | "PUT" | "PATCH" => {
             let builder = match parts.method.as_str() {
-                "POST" => agent.post(&uri),
-                "PUT" => agent.put(&uri),
-                _ => agent.patch(&uri),
+                "POST" => agent.post(uri),
+                "PUT" => agent.put(uri),
+                _ => agent.patch(uri),
             };
             with_headers(builder, &parts.headers).send(&body[..])
         }
         other => return unsupported(other),
     };
-    let mut response = result.map_err(WireError::from_ureq)?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .body_mut()
+    let (head, mut body) = result.map_err(WireError::from_ureq)?.into_parts();
+    let body = body
         .with_config()
         .limit(max_body)
         .read_to_vec()
@@ -89,8 +87,8 @@ pub(crate) fn execute(
             other => WireError::from_ureq(other),
         })?;
     Ok(RawResponse {
-        status,
-        headers,
+        status: head.status,
+        headers: head.headers,
         body,
     })
 }
