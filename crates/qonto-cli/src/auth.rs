@@ -55,9 +55,13 @@ pub(crate) fn login(resolved: &Resolved, args: &LoginArgs, output: Output) -> Re
         parse_callback(&line, &state).map_err(callback_failure)?
     } else {
         let listener = bind_callback(oauth.redirect_uri())?;
-        eprintln_flush(&format!(
-            "Opening the browser to authorize (or open this URL yourself):\n{url}"
-        ));
+        if args.no_browser {
+            eprintln_flush(&format!("Open this URL in a browser to authorize:\n{url}"));
+        } else {
+            eprintln_flush(&format!(
+                "Opening the browser to authorize (or open this URL yourself):\n{url}"
+            ));
+        }
         if !args.no_browser {
             open_browser(&url);
         }
@@ -149,15 +153,19 @@ fn wait_for_callback(
         .set_nonblocking(true)
         .map_err(|e| Failure::configuration("callback_listener", e.to_string(), "retry"))?;
     let deadline = Instant::now() + timeout;
+    let mut spinner = Spinner::new();
     loop {
         match listener.accept() {
             Ok((stream, _)) => {
                 if let Some(result) = handle_callback(stream, &expected_path, state) {
+                    spinner.clear();
                     return result;
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                spinner.tick(deadline.saturating_duration_since(Instant::now()));
                 if Instant::now() >= deadline {
+                    spinner.clear();
                     return Err(Failure::configuration(
                         "login_timeout",
                         format!("no callback within {} s", timeout.as_secs()),
@@ -174,6 +182,50 @@ fn wait_for_callback(
                     "retry",
                 ));
             }
+        }
+    }
+}
+
+/// A one-line progress indicator on stderr, only when stderr is a terminal.
+struct Spinner {
+    enabled: bool,
+    frame: usize,
+    last: Instant,
+}
+
+impl Spinner {
+    const FRAMES: [char; 4] = ['|', '/', '-', '\\'];
+
+    fn new() -> Self {
+        use std::io::IsTerminal as _;
+        Self {
+            enabled: std::io::stderr().is_terminal(),
+            frame: 0,
+            last: Instant::now(),
+        }
+    }
+
+    fn tick(&mut self, left: Duration) {
+        if !self.enabled || self.last.elapsed() < Duration::from_millis(120) {
+            return;
+        }
+        self.last = Instant::now();
+        self.frame = (self.frame + 1) % Self::FRAMES.len();
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r{} waiting for the browser ({} s left) ",
+            Self::FRAMES[self.frame],
+            left.as_secs()
+        );
+        let _ = err.flush();
+    }
+
+    fn clear(&mut self) {
+        if self.enabled {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r{:60}\r", "");
+            let _ = err.flush();
         }
     }
 }
