@@ -8,7 +8,9 @@
 mod config;
 mod error;
 mod response;
+mod settings;
 
 pub use config::{Clock, TransportConfig};
 pub use error::Error;
 pub use response::ApiResponse;
+pub use settings::ClientSettings;

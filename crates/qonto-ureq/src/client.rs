@@ -9,11 +9,10 @@ use qonto_auth_core::credentials::{ApiKey, OAuthClient};
 use qonto_auth_core::header::Authorization;
 use qonto_auth_core::http;
 use qonto_auth_core::lifecycle::{
-    LifecycleConfig, LifecycleStatus, RefreshError, TokenLifecycle, UnauthorizedAdvice, Warning,
+    LifecycleConfig, LifecycleStatus, RefreshError, UnauthorizedAdvice, Warning,
 };
 use qonto_auth_core::model::{BankAccount, BankAccountsPage, Organization, OrganizationResponse};
 use qonto_auth_core::oauth::PkceVerifier;
-use qonto_auth_core::random;
 use qonto_auth_core::request::{RequestError, api_request_with};
 use qonto_auth_core::secret::{AccessToken, AuthorizationCode, Fingerprint};
 use qonto_store::TokenStore;
@@ -22,7 +21,7 @@ use ureq::Agent;
 
 use crate::oauth::OAuthDriver;
 use crate::wire;
-use qonto_transport::{ApiResponse, Error};
+use qonto_transport::{ApiResponse, ClientSettings, Error};
 use qonto_transport::{Clock, TransportConfig};
 
 /// How requests are authenticated.
@@ -65,39 +64,35 @@ impl std::fmt::Debug for Client {
 #[derive(Debug)]
 #[must_use]
 pub struct ClientBuilder {
-    environment: Environment,
-    config: TransportConfig,
-    clock: Clock,
-    lifecycle: LifecycleConfig,
+    settings: ClientSettings,
 }
 
 impl ClientBuilder {
     /// Starts a builder for an environment.
     pub fn new(environment: Environment) -> Self {
         Self {
-            environment,
-            config: TransportConfig::default()
-                .with_user_agent(concat!("qonto-ureq/", env!("CARGO_PKG_VERSION"))),
-            clock: Clock::system(),
-            lifecycle: LifecycleConfig::default(),
+            settings: ClientSettings::new(
+                environment,
+                concat!("qonto-ureq/", env!("CARGO_PKG_VERSION")),
+            ),
         }
     }
 
     /// Sets timeouts, the body cap and the user agent.
     pub fn transport(mut self, config: TransportConfig) -> Self {
-        self.config = config;
+        self.settings.transport = config;
         self
     }
 
     /// Sets the time source (tests).
     pub fn clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
+        self.settings.clock = clock;
         self
     }
 
     /// Sets the token lifecycle policy.
     pub fn lifecycle(mut self, config: LifecycleConfig) -> Self {
-        self.lifecycle = config;
+        self.settings.lifecycle = config;
         self
     }
 
@@ -116,29 +111,20 @@ impl ClientBuilder {
     /// # Errors
     ///
     /// [`Error::Store`] when the store cannot be read.
-    pub fn oauth(
-        mut self,
-        client: OAuthClient,
-        store: Arc<dyn TokenStore>,
-    ) -> Result<Client, Error> {
-        let mut seed = [0u8; 8];
-        if random::fill(&mut seed).is_ok() {
-            self.lifecycle.jitter_seed = u64::from_le_bytes(seed);
-        }
-        let lifecycle =
-            TokenLifecycle::new(self.environment.clone(), client, self.lifecycle.clone());
+    pub fn oauth(self, client: OAuthClient, store: Arc<dyn TokenStore>) -> Result<Client, Error> {
+        let lifecycle = self.settings.token_lifecycle(client);
         let driver = OAuthDriver::new(lifecycle, store)?;
         Ok(self.finish(Credentials::OAuth(Box::new(driver))))
     }
 
     fn finish(self, auth: Credentials) -> Client {
-        let agent = wire::agent(&self.config);
+        let agent = wire::agent(&self.settings.transport);
         let inner = Inner {
-            environment: self.environment,
+            environment: self.settings.environment,
             auth,
             agent,
-            config: self.config,
-            clock: self.clock,
+            config: self.settings.transport,
+            clock: self.settings.clock,
         };
         Client {
             inner: Arc::new(inner),
