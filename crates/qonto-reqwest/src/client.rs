@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use crate::oauth::{Io, OAuthDriver};
 use crate::store::{AsyncTokenStore, BlockingStore};
 use crate::wire;
-use qonto_transport::{ApiResponse, ClientSettings, Error};
+use qonto_transport::{ApiResponse, ClientSettings, Error, SendError};
 use qonto_transport::{Clock, TransportConfig};
 
 /// How requests are authenticated.
@@ -274,7 +274,7 @@ impl Client {
         )?;
         let response = wire::execute(&inner.io.http, inner.io.max_body, request)
             .await
-            .map_err(wire::WireError::into_error)?;
+            .map_err(SendError::into_error)?;
         Ok((response, used))
     }
 

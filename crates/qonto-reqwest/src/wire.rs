@@ -6,8 +6,7 @@ use http::{HeaderMap, Request, StatusCode};
 use qonto_auth_core::http;
 use qonto_auth_core::lifecycle::{NetworkFailure, SendStage};
 
-use qonto_transport::Error;
-use qonto_transport::TransportConfig;
+use qonto_transport::{Error, SendError, TransportConfig};
 
 /// A response read in full (up to the size cap).
 pub(crate) struct RawResponse {
@@ -74,22 +73,19 @@ pub(crate) async fn execute(
     client: &reqwest::Client,
     max_body: u64,
     request: Request<Vec<u8>>,
-) -> Result<RawResponse, WireError> {
-    let request = reqwest::Request::try_from(request).map_err(WireError::from_reqwest)?;
-    let mut response = client
-        .execute(request)
-        .await
-        .map_err(WireError::from_reqwest)?;
+) -> Result<RawResponse, SendError> {
+    let request = reqwest::Request::try_from(request).map_err(from_reqwest)?;
+    let mut response = client.execute(request).await.map_err(from_reqwest)?;
     if response.content_length().is_some_and(|n| n > max_body) {
-        return Err(WireError::TooLarge(max_body));
+        return Err(SendError::TooLarge(max_body));
     }
     let status = response.status();
     let headers = std::mem::take(response.headers_mut());
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(WireError::from_reqwest)? {
+    while let Some(chunk) = response.chunk().await.map_err(from_reqwest)? {
         let total = u64::try_from(body.len().saturating_add(chunk.len())).unwrap_or(u64::MAX);
         if total > max_body {
-            return Err(WireError::TooLarge(max_body));
+            return Err(SendError::TooLarge(max_body));
         }
         body.extend_from_slice(&chunk);
     }
@@ -100,43 +96,19 @@ pub(crate) async fn execute(
     })
 }
 
-/// A transport failure, sorted by whether the request may have reached the server.
-pub(crate) enum WireError {
-    Failed(NetworkFailure),
-    TooLarge(u64),
-}
-
-impl WireError {
-    fn from_reqwest(error: reqwest::Error) -> Self {
-        // Connect failures (refused, DNS, TLS handshake, connect timeout) happen before any
-        // byte of the request is written; everything else may have reached the server.
-        let stage = if error.is_connect() || error.is_builder() {
-            SendStage::NotSent
-        } else {
-            SendStage::MaybeSent
-        };
-        Self::Failed(NetworkFailure {
-            stage,
-            description: describe(&error),
-        })
-    }
-
-    pub(crate) fn into_error(self) -> Error {
-        match self {
-            Self::Failed(failure) => Error::Network(failure),
-            Self::TooLarge(limit) => Error::BodyTooLarge { limit },
-        }
-    }
-
-    pub(crate) fn into_failure(self) -> NetworkFailure {
-        match self {
-            Self::Failed(failure) => failure,
-            Self::TooLarge(limit) => NetworkFailure {
-                stage: SendStage::MaybeSent,
-                description: format!("response body larger than {limit} bytes"),
-            },
-        }
-    }
+/// Sorts a client error by whether the request may have reached the server.
+fn from_reqwest(error: reqwest::Error) -> SendError {
+    // Connect failures (refused, DNS, TLS handshake, connect timeout) happen before any
+    // byte of the request is written; everything else may have reached the server.
+    let stage = if error.is_connect() || error.is_builder() {
+        SendStage::NotSent
+    } else {
+        SendStage::MaybeSent
+    };
+    SendError::Failed(NetworkFailure {
+        stage,
+        description: describe(&error),
+    })
 }
 
 /// The error and its causes on one line. URLs carry no secret (credentials travel in

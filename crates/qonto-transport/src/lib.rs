@@ -8,9 +8,11 @@
 mod config;
 mod error;
 mod response;
+mod send_error;
 mod settings;
 
 pub use config::{Clock, TransportConfig};
 pub use error::Error;
 pub use response::ApiResponse;
+pub use send_error::SendError;
 pub use settings::ClientSettings;

@@ -21,7 +21,7 @@ use ureq::Agent;
 
 use crate::oauth::OAuthDriver;
 use crate::wire;
-use qonto_transport::{ApiResponse, ClientSettings, Error};
+use qonto_transport::{ApiResponse, ClientSettings, Error, SendError};
 use qonto_transport::{Clock, TransportConfig};
 
 /// How requests are authenticated.
@@ -243,7 +243,7 @@ impl Client {
             body,
         )?;
         let response = wire::execute(&inner.agent, inner.config.max_body, request)
-            .map_err(wire::WireError::into_error)?;
+            .map_err(SendError::into_error)?;
         Ok((response, used))
     }
 

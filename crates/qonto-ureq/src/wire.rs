@@ -7,8 +7,7 @@ use qonto_auth_core::http;
 use qonto_auth_core::lifecycle::{NetworkFailure, SendStage};
 use ureq::Agent;
 
-use qonto_transport::Error;
-use qonto_transport::TransportConfig;
+use qonto_transport::{SendError, TransportConfig};
 
 /// A response read in full (up to the size cap).
 pub(crate) struct RawResponse {
@@ -42,12 +41,12 @@ pub(crate) fn execute(
     agent: &Agent,
     max_body: u64,
     request: Request<Vec<u8>>,
-) -> Result<RawResponse, WireError> {
+) -> Result<RawResponse, SendError> {
     let (parts, body) = request.into_parts();
     // The parsed URI goes to ureq as is: no formatting and parsing it again.
     let uri = parts.uri;
     let unsupported = |method: &str| {
-        Err(WireError::Failed(NetworkFailure {
+        Err(SendError::Failed(NetworkFailure {
             stage: SendStage::NotSent,
             description: format!("the {method} method is not supported"),
         }))
@@ -77,14 +76,14 @@ pub(crate) fn execute(
         }
         other => return unsupported(other),
     };
-    let (head, mut body) = result.map_err(WireError::from_ureq)?.into_parts();
+    let (head, mut body) = result.map_err(from_ureq)?.into_parts();
     let body = body
         .with_config()
         .limit(max_body)
         .read_to_vec()
         .map_err(|e| match e {
-            ureq::Error::BodyExceedsLimit(limit) => WireError::TooLarge(limit),
-            other => WireError::from_ureq(other),
+            ureq::Error::BodyExceedsLimit(limit) => SendError::TooLarge(limit),
+            other => from_ureq(other),
         })?;
     Ok(RawResponse {
         status: head.status,
@@ -110,42 +109,18 @@ fn with_headers<B>(
     builder
 }
 
-/// A transport failure, sorted by whether the request may have reached the server.
-pub(crate) enum WireError {
-    Failed(NetworkFailure),
-    TooLarge(u64),
-}
-
-impl WireError {
-    fn from_ureq(error: ureq::Error) -> Self {
-        use ureq::Timeout;
-        let stage = match &error {
-            ureq::Error::HostNotFound
-            | ureq::Error::ConnectionFailed
-            | ureq::Error::BadUri(_)
-            | ureq::Error::Timeout(Timeout::Resolve | Timeout::Connect) => SendStage::NotSent,
-            _ => SendStage::MaybeSent,
-        };
-        Self::Failed(NetworkFailure {
-            stage,
-            description: error.to_string(),
-        })
-    }
-
-    pub(crate) fn into_error(self) -> Error {
-        match self {
-            Self::Failed(failure) => Error::Network(failure),
-            Self::TooLarge(limit) => Error::BodyTooLarge { limit },
-        }
-    }
-
-    pub(crate) fn into_failure(self) -> NetworkFailure {
-        match self {
-            Self::Failed(failure) => failure,
-            Self::TooLarge(limit) => NetworkFailure {
-                stage: SendStage::MaybeSent,
-                description: format!("response body larger than {limit} bytes"),
-            },
-        }
-    }
+/// Sorts a client error by whether the request may have reached the server.
+fn from_ureq(error: ureq::Error) -> SendError {
+    use ureq::Timeout;
+    let stage = match &error {
+        ureq::Error::HostNotFound
+        | ureq::Error::ConnectionFailed
+        | ureq::Error::BadUri(_)
+        | ureq::Error::Timeout(Timeout::Resolve | Timeout::Connect) => SendStage::NotSent,
+        _ => SendStage::MaybeSent,
+    };
+    SendError::Failed(NetworkFailure {
+        stage,
+        description: error.to_string(),
+    })
 }
