@@ -223,3 +223,31 @@ fn secrets_typed_as_flags_are_warned_about_and_never_printed() {
     assert!(all.contains("warning: --api-key on the command line stays in your shell history"));
     assert!(!all.contains(DEMO_SECRET));
 }
+
+#[test]
+fn a_missing_scope_and_a_wrong_path() {
+    let mock = MockServer::start(MockConfig::default()).unwrap();
+    let dir = config_dir("doctor-scope");
+    // A token granted without organization.read: 403 naming the scope.
+    let issued = mock.issue_tokens(DEMO_CLIENT_ID, "offline_access");
+    let (code, report) = doctor(&mock, &dir, &[("QONTO_ACCESS_TOKEN", &issued.access_token)]);
+    assert_eq!(code, 5, "{report}");
+    assert!(
+        codes(&report).contains(&"missing_scope".to_owned()),
+        "{report}"
+    );
+    // A base URL with a path the API does not have: 404.
+    let mut command = qonto(&mock, &dir);
+    command
+        .args([
+            "doctor",
+            "--output",
+            "json",
+            "--base-url",
+            &format!("{}/api", mock.url()),
+        ])
+        .env("QONTO_API_KEY", GOOD_KEY);
+    let (code, report, _) = run(&mut command);
+    assert_eq!(code, 4, "{report}");
+    assert!(codes(&report).contains(&"not_found".to_owned()), "{report}");
+}
