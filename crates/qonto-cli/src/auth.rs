@@ -372,6 +372,7 @@ fn report_tokens(resolved: &Resolved, output: Output, event: &str) -> Result<(),
             "refresh_token_age_secs": refresh_age,
             "refresh_token_days_left": days_left,
             "scope": tokens.scope,
+            "refresh_pending_since": tokens.refresh_pending_since.map(Timestamp::unix_secs),
         })),
         Output::Text => {
             let mut out = anstream::stdout();
@@ -405,6 +406,13 @@ fn report_tokens(resolved: &Resolved, output: Output, event: &str) -> Result<(),
             }
             if let Some(scope) = &tokens.scope {
                 let _ = writeln!(out, "scopes: {scope}");
+            }
+            if let Some(since) = tokens.refresh_pending_since {
+                let ago = now.saturating_since(since).as_secs();
+                let _ = writeln!(
+                    out,
+                    "interrupted refresh: {ago} s ago; within 60 s the next call retries it, after that `qonto auth login` is needed"
+                );
             }
         }
     }
