@@ -104,6 +104,14 @@ fn killed_while_waiting_for_the_token_response_leaves_a_working_store() {
         stored(&dir).refresh_pending_since.is_some(),
         "and marked as pending"
     );
+    let mut status = qonto(&mock, &dir);
+    status
+        .env("QONTO_CLIENT_ID", DEMO_CLIENT_ID)
+        .env("QONTO_CLIENT_SECRET", DEMO_CLIENT_SECRET)
+        .args(["auth", "status", "--output", "json"]);
+    let (code, json, _) = run(&mut status);
+    assert_eq!(code, 0);
+    assert!(json["refresh_pending_since"].is_u64(), "{json}");
     // Inside the 60 s grace window the old refresh token still works.
     let output = request(&mock, &dir).output().unwrap();
     assert!(
