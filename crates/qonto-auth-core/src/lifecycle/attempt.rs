@@ -83,7 +83,10 @@ pub struct TokenAttempt {
     grace_safety: Duration,
     first_sent_at: Option<Timestamp>,
     last_sent_at: Timestamp,
-    sends: u8,
+    /// Set when the refresh token may already have been consumed since this time: an earlier
+    /// send whose answer is unknown (ours, retried once, or one marked in the store). The
+    /// mark is then never cleared, and the token is never presented after the grace window.
+    consumed_since: Option<Timestamp>,
     /// The store holds a "refresh pending" mark for this refresh token (ours or an earlier
     /// attempt's) that must be cleared when the server answers without rotating.
     marked: bool,
@@ -120,7 +123,7 @@ impl TokenAttempt {
             grace_safety,
             first_sent_at: None,
             last_sent_at: Timestamp::EPOCH,
-            sends: 0,
+            consumed_since: None,
             marked: false,
             phase: Phase::Start,
         }
@@ -152,7 +155,14 @@ impl TokenAttempt {
             return self.send(now);
         };
         let stored = match stored {
-            Stored::Unshared => return self.send(now),
+            // Only this process holds the tokens: what it knows is in `current`.
+            Stored::Unshared => {
+                let pending = current.refresh_pending_since;
+                return match pending {
+                    Some(since) => self.retry_pending(now, since),
+                    None => self.send(now),
+                };
+            }
             Stored::Empty => {
                 let reason = ReauthReason::LoggedOut;
                 return self.finish(RefreshOutcome::Failed(RefreshError::ReauthRequired(reason)));
@@ -169,18 +179,23 @@ impl TokenAttempt {
             Stored::Tokens(tokens) => tokens,
         };
         self.marked = true;
-        let Some(since) = stored.refresh_pending_since else {
-            let mut marked = stored;
-            marked.refresh_pending_since = Some(now);
-            self.last_sent_at = now;
-            self.phase = Phase::Marking;
-            return AttemptStep::Persist(marked);
-        };
-        // An earlier refresh of this token may have been consumed: present it again only
-        // inside the grace window, and count that as the one retry.
+        match stored.refresh_pending_since {
+            Some(since) => self.retry_pending(now, since),
+            None => {
+                let mut marked = stored;
+                marked.refresh_pending_since = Some(now);
+                self.last_sent_at = now;
+                self.phase = Phase::Marking;
+                AttemptStep::Persist(marked)
+            }
+        }
+    }
+
+    /// An earlier refresh of this token may have been consumed since `since`: present it
+    /// again only inside the grace window, and count that as the one retry.
+    fn retry_pending(&mut self, now: Timestamp, since: Timestamp) -> AttemptStep {
+        self.consumed_since = Some(since);
         if now < since + self.grace.saturating_sub(self.grace_safety) {
-            self.first_sent_at = Some(since);
-            self.sends = 1;
             self.send(now)
         } else {
             let reason = ReauthReason::ResponseLost;
@@ -236,13 +251,20 @@ impl TokenAttempt {
             }
             _ => None,
         };
-        let malformed = matches!(error, TokenResponseError::Malformed { .. });
+        // The server may have rotated without our seeing it: an unreadable success, or a
+        // gateway that timed out in front of it.
+        let may_have_rotated = match &error {
+            TokenResponseError::Malformed { .. } => true,
+            TokenResponseError::Server { status, .. } => matches!(status.as_u16(), 502 | 504),
+            _ => false,
+        };
         let failure = failure_of(error);
         match rescued {
             Some(tokens) => self.persist(tokens.clone(), RefreshOutcome::Rescued(tokens, failure)),
-            // A success we cannot read may have rotated the token: the mark stays.
-            None if malformed => self.finish(RefreshOutcome::Failed(failure)),
-            // Any other answer means the server did not rotate: clear the mark.
+            None if may_have_rotated || self.consumed_since.is_some() => {
+                self.in_doubt(sent_at, failure)
+            }
+            // Any other answer to our only send means the server did not rotate: clear the mark.
             None => self.clear_mark_then(RefreshOutcome::Failed(failure)),
         }
     }
@@ -260,22 +282,31 @@ impl TokenAttempt {
         if !matches!(self.phase, Phase::Sent) {
             return self.misuse();
         }
-        let transient = || RefreshError::Transient(TransientCause::Network(failure.clone()));
-        match (failure.stage, &self.grant) {
-            (SendStage::NotSent, _) if self.sends == 1 => {
-                self.clear_mark_then(RefreshOutcome::Failed(transient()))
-            }
-            (_, Grant::Refresh(_)) => {
+        let transient = RefreshError::Transient(TransientCause::Network(failure.clone()));
+        if let Grant::Code = self.grant {
+            return self.finish(RefreshOutcome::Failed(transient));
+        }
+        match (failure.stage, self.consumed_since) {
+            // Nothing reached the server this time, and nothing before: clear the mark.
+            (SendStage::NotSent, None) => self.clear_mark_then(RefreshOutcome::Failed(transient)),
+            // Nothing reached it this time, but an earlier send may have: keep the mark.
+            (SendStage::NotSent, Some(since)) => self.in_doubt(since, transient),
+            // The first lost answer: send once more inside the grace window.
+            (_, None) => {
                 let first = self.first_sent_at.unwrap_or(now);
-                let retry_deadline = first + self.grace.saturating_sub(self.grace_safety);
-                if self.sends == 1 && now < retry_deadline {
+                self.consumed_since = Some(first);
+                if now < first + self.grace.saturating_sub(self.grace_safety) {
                     self.send(now)
                 } else {
                     let reason = ReauthReason::ResponseLost;
                     self.finish(RefreshOutcome::Failed(RefreshError::ReauthRequired(reason)))
                 }
             }
-            (_, Grant::Code) => self.finish(RefreshOutcome::Failed(transient())),
+            // A second lost answer: never again.
+            (_, Some(_)) => {
+                let reason = ReauthReason::ResponseLost;
+                self.finish(RefreshOutcome::Failed(RefreshError::ReauthRequired(reason)))
+            }
         }
     }
 
@@ -315,7 +346,6 @@ impl TokenAttempt {
     fn send(&mut self, now: Timestamp) -> AttemptStep {
         self.first_sent_at.get_or_insert(now);
         self.last_sent_at = now;
-        self.sends += 1;
         self.phase = Phase::Sent;
         AttemptStep::Send(self.request.clone())
     }
@@ -323,6 +353,15 @@ impl TokenAttempt {
     fn persist(&mut self, tokens: TokenSet, then: RefreshOutcome) -> AttemptStep {
         self.phase = Phase::Persisting(then);
         AttemptStep::Persist(tokens)
+    }
+
+    /// Ends with a failure after which the refresh token may be consumed since `since` (the
+    /// earliest unknown send): the store's mark stays, and the lifecycle remembers it too.
+    fn in_doubt(&mut self, since: Timestamp, error: RefreshError) -> AttemptStep {
+        let since = self
+            .consumed_since
+            .map_or(since, |earlier| earlier.min(since));
+        self.finish(RefreshOutcome::InDoubt { since, error })
     }
 
     /// Removes the "refresh pending" mark from the store, then ends with `outcome`.

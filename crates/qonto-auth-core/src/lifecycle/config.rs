@@ -81,7 +81,7 @@ impl Jitter {
         if max_ms == 0 {
             Duration::ZERO
         } else {
-            Duration::from_millis(x % (max_ms + 1))
+            Duration::from_millis(x % max_ms.saturating_add(1))
         }
     }
 }

@@ -333,10 +333,21 @@ impl TokenLifecycle {
         ))
     }
 
-    /// Makes a refresh due now without giving up the current token (for an explicit
-    /// "refresh now"); the current token keeps serving if the refresh fails transiently.
-    pub fn force_refresh(&mut self) {
+    /// Starts a refresh now without giving up the current token (for an explicit "refresh
+    /// now"); the current token keeps serving if it fails transiently. `None` when no refresh
+    /// can start (one is in flight, a back-off runs, or refreshing has stopped).
+    pub fn force_refresh(&mut self, now: Timestamp) -> Option<TokenAttempt> {
         self.forced = true;
+        let attempt = self.poll_refresh(now);
+        if attempt.is_none() {
+            self.forced = false;
+        }
+        attempt
+    }
+
+    /// Whether a refresh is in flight (its outcome will be handed back).
+    pub fn refreshing(&self) -> bool {
+        self.in_flight.is_some()
     }
 
     /// Until when the answer of [`poll_access`](Self::poll_access) stays `Ready` with the same
@@ -368,17 +379,25 @@ impl TokenLifecycle {
         self.in_flight = None;
         self.forced = false;
         match outcome {
-            RefreshOutcome::Refreshed(tokens)
-            | RefreshOutcome::Adopted(tokens)
-            | RefreshOutcome::Unpersisted(tokens, _) => {
+            RefreshOutcome::Refreshed(tokens) | RefreshOutcome::Unpersisted(tokens, _) => {
                 self.install(tokens);
                 self.refreshed_at = Some(now);
             }
+            // Another process called the token endpoint, not this one: no minimum gap.
+            RefreshOutcome::Adopted(tokens) => self.install(tokens),
             RefreshOutcome::Rescued(tokens, error) => {
                 // Keep the rescued refresh token; the access token did not change.
                 if let Some(current) = &mut self.tokens {
                     current.refresh_token = tokens.refresh_token;
                     current.refresh_issued_at = tokens.refresh_issued_at;
+                    current.refresh_pending_since = None;
+                }
+                self.fail_transiently(now, error);
+            }
+            RefreshOutcome::InDoubt { since, error } => {
+                // Remembered here too, for stores that only this process uses.
+                if let Some(current) = &mut self.tokens {
+                    current.refresh_pending_since = Some(since);
                 }
                 self.fail_transiently(now, error);
             }
@@ -499,7 +518,11 @@ impl TokenLifecycle {
         self.retry_at = None;
         self.last_error = None;
         self.stopped = None;
-        self.rejected = None;
+        // A token the API rejected stays rejected if it comes back (a rescue whose save failed,
+        // or adopted tokens differing only in their refresh token).
+        if self.rejected != self.fingerprint {
+            self.rejected = None;
+        }
     }
 
     fn fail_transiently(&mut self, now: Timestamp, error: RefreshError) {

@@ -1,6 +1,7 @@
 //! What a token attempt can end in, and why refreshing may fail.
 
 use crate::oauth::TokenResponseError;
+use crate::time::Timestamp;
 use crate::tokens::TokenSet;
 
 /// Identifies one token attempt, so a late outcome cannot be mistaken for another's.
@@ -43,6 +44,14 @@ pub enum RefreshOutcome {
     Rescued(TokenSet, RefreshError),
     /// No new tokens.
     Failed(RefreshError),
+    /// No new tokens, and the refresh token may have been consumed since `since` (an answer
+    /// was lost or unreadable): it is presented again only inside the grace window.
+    InDoubt {
+        /// The earliest send whose answer is unknown.
+        since: Timestamp,
+        /// What went wrong.
+        error: RefreshError,
+    },
 }
 
 /// Why the token endpoint gave no usable tokens.
@@ -103,7 +112,7 @@ pub enum TransientCause {
     #[error("no usable token; the next refresh may start at unix time {}", until.unix_secs())]
     Throttled {
         /// When a refresh may start.
-        until: crate::time::Timestamp,
+        until: Timestamp,
     },
 }
 

@@ -182,6 +182,7 @@ fn outcome_name(outcome: &RefreshOutcome) -> String {
         RefreshOutcome::Unpersisted(..) => "unpersisted".into(),
         RefreshOutcome::Rescued(..) => "rescued".into(),
         RefreshOutcome::Failed(e) => format!("failed {}", e.code()),
+        RefreshOutcome::InDoubt { error, .. } => format!("in doubt {}", error.code()),
     }
 }
 
@@ -892,8 +893,7 @@ fn short_lived_tokens_cannot_drive_a_refresh_storm() {
 fn a_forced_refresh_keeps_the_current_token_when_it_fails() {
     let mut life = lifecycle();
     life.handle_tokens(Some(tokens("a", Some("r"), T0 + HOUR)));
-    life.force_refresh();
-    let mut attempt = life.poll_refresh(T0).expect("forced refreshes are due now");
+    let mut attempt = life.force_refresh(T0).expect("forced refreshes start now");
     let _ = attempt.handle_stored(T0, Stored::Unshared);
     let AttemptStep::Done(id, outcome) =
         attempt.handle_response(StatusCode::BAD_GATEWAY, &HeaderMap::new(), b"")
@@ -923,4 +923,117 @@ fn older_stored_tokens_are_replaced_not_adopted() {
     };
     assert_eq!(written.access_token.expose_secret(), "new");
     assert_eq!(written.refresh_pending_since, Some(T0));
+}
+
+fn in_doubt(step: &AttemptStep) -> bool {
+    matches!(step, AttemptStep::Done(_, RefreshOutcome::InDoubt { .. }))
+}
+
+#[test]
+fn after_a_retry_a_server_error_keeps_the_mark() {
+    let (mut attempt, _) = shared_attempt(tokens("a", Some("r"), T0 + secs(100)), T0);
+    let _ = attempt.handle_persisted();
+    let lost = NetworkFailure {
+        stage: SendStage::MaybeSent,
+        description: "reset".into(),
+    };
+    assert!(matches!(
+        attempt.handle_network_failure(T0 + secs(1), lost),
+        AttemptStep::Send(_)
+    ));
+    // The first send may have rotated: a 503 to the retry must not clear the mark.
+    let step = attempt.handle_response(StatusCode::SERVICE_UNAVAILABLE, &HeaderMap::new(), b"");
+    assert!(in_doubt(&step), "{step:?}");
+}
+
+#[test]
+fn a_mark_found_in_the_store_is_never_cleared_by_a_server_error() {
+    let (mut attempt, step) = shared_attempt(pending(T0 - secs(5)), T0);
+    assert!(matches!(step, AttemptStep::Send(_)));
+    let step = attempt.handle_response(StatusCode::INTERNAL_SERVER_ERROR, &HeaderMap::new(), b"");
+    let AttemptStep::Done(_, RefreshOutcome::InDoubt { since, .. }) = step else {
+        panic!("{step:?}")
+    };
+    assert_eq!(since, T0 - secs(5), "the earliest unknown send");
+    // Nothing reached the server this time either: still in doubt, not cleared.
+    let (mut attempt, _) = shared_attempt(pending(T0 - secs(5)), T0);
+    let refused = NetworkFailure {
+        stage: SendStage::NotSent,
+        description: "refused".into(),
+    };
+    assert!(in_doubt(&attempt.handle_network_failure(T0, refused)));
+}
+
+#[test]
+fn a_gateway_timeout_is_in_doubt() {
+    for status in [StatusCode::BAD_GATEWAY, StatusCode::GATEWAY_TIMEOUT] {
+        let (mut attempt, _) = shared_attempt(tokens("a", Some("r"), T0 + secs(100)), T0);
+        let _ = attempt.handle_persisted();
+        assert!(
+            in_doubt(&attempt.handle_response(status, &HeaderMap::new(), b"")),
+            "{status}"
+        );
+    }
+}
+
+#[test]
+fn a_memory_store_remembers_a_doubtful_refresh() {
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(100))));
+    let mut attempt = start_refresh(&mut life, T0);
+    let step = attempt.handle_response(StatusCode::OK, &HeaderMap::new(), b"garbage");
+    let AttemptStep::Done(id, outcome) = step else {
+        panic!()
+    };
+    life.handle_refresh_outcome(T0, id, outcome);
+    assert_eq!(life.tokens().unwrap().refresh_pending_since, Some(T0));
+    // Inside the grace window the next attempt is the one retry...
+    let mut attempt = life.poll_refresh(T0 + secs(10)).unwrap();
+    assert!(matches!(
+        attempt.handle_stored(T0 + secs(10), Stored::Unshared),
+        AttemptStep::Send(_)
+    ));
+    // ...and after it the token is never presented again.
+    let mut life = lifecycle();
+    let mut set = tokens("a", Some("r"), T0 + secs(100));
+    set.refresh_pending_since = Some(T0 - secs(61));
+    life.handle_tokens(Some(set));
+    let mut attempt = life.poll_refresh(T0).unwrap();
+    assert!(matches!(
+        attempt.handle_stored(T0, Stored::Unshared),
+        AttemptStep::Done(
+            _,
+            RefreshOutcome::Failed(RefreshError::ReauthRequired(ReauthReason::ResponseLost))
+        )
+    ));
+}
+
+#[test]
+fn a_rejected_token_stays_rejected_when_it_comes_back() {
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + HOUR)));
+    let Access::Ready(c) = life.poll_access(T0) else {
+        panic!()
+    };
+    assert_eq!(
+        life.handle_unauthorized(T0, c.fingerprint),
+        UnauthorizedAdvice::RefreshThenRetry
+    );
+    let attempt = life.poll_refresh(T0).unwrap();
+    // Another process stored a new refresh token but the same access token.
+    let same_access = tokens("a", Some("r2"), T0 + HOUR + secs(1));
+    life.handle_refresh_outcome(T0, attempt.id(), RefreshOutcome::Adopted(same_access));
+    assert!(
+        !matches!(life.poll_access(T0), Access::Ready(_)),
+        "the 401'd token is not served again"
+    );
+}
+
+#[test]
+fn force_refresh_does_not_stay_armed_when_nothing_can_start() {
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + HOUR)));
+    let _in_flight = life.force_refresh(T0).unwrap();
+    assert!(life.refreshing());
+    assert!(life.force_refresh(T0).is_none(), "one at a time");
 }
