@@ -411,7 +411,7 @@ fn report_tokens(resolved: &Resolved, output: Output, event: &str) -> Result<(),
                 let ago = now.saturating_since(since).as_secs();
                 let _ = writeln!(
                     out,
-                    "interrupted refresh: {ago} s ago; within 60 s the next call retries it, after that `qonto auth login` is needed"
+                    "interrupted refresh: {ago} s ago; within about 50 s the next call retries it once, after that `qonto auth login` is needed"
                 );
             }
         }

@@ -139,7 +139,12 @@ impl OAuthDriver {
                             return Ok(credential);
                         }
                     },
-                    Access::Wait => life.poll_refresh(now),
+                    Access::Wait => match life.poll_refresh(now) {
+                        // Nothing could start and nothing runs (refreshing just stopped):
+                        // ask again rather than wait for a wake-up that will not come.
+                        None if !life.refreshing() => continue,
+                        next => next,
+                    },
                     Access::Unavailable(error) => return Err(Error::Auth(error)),
                     _ => return Err(Error::NotOAuth),
                 }
@@ -177,7 +182,7 @@ impl OAuthDriver {
         }
     }
 
-    /// Forces a refresh now (for `auth refresh`), as if the current token had been rejected.
+    /// Refreshes now (for `auth refresh`), keeping the current token if the refresh fails.
     pub(crate) async fn refresh_now(self: &Arc<Self>, io: &Io) -> Result<(), Error> {
         let attempt = {
             let mut life = self.lock();
@@ -186,10 +191,10 @@ impl OAuthDriver {
                     ReauthReason::NotLoggedIn,
                 )));
             }
-            life.force_refresh();
-            self.changed();
             let now = io.clock.now();
-            match life.poll_refresh(now) {
+            let attempt = life.force_refresh(now);
+            self.changed();
+            match attempt {
                 Some(attempt) => attempt,
                 None => {
                     let until = life.poll_timeout().unwrap_or(now);
@@ -298,9 +303,9 @@ impl Handover {
         };
         drop(guard);
         let failure = match &outcome {
-            RefreshOutcome::Failed(error) | RefreshOutcome::Rescued(_, error) => {
-                Some(error.clone())
-            }
+            RefreshOutcome::Failed(error)
+            | RefreshOutcome::Rescued(_, error)
+            | RefreshOutcome::InDoubt { error, .. } => Some(error.clone()),
             // New tokens that could not be saved work here but are lost when the process ends.
             RefreshOutcome::Unpersisted(_, store_error) => Some(RefreshError::Transient(
                 TransientCause::Store(store_error.clone()),

@@ -24,9 +24,15 @@ impl ApiResponse {
     ///
     /// [`Error::Decode`] when the body does not match `T`.
     pub fn json<T: DeserializeOwned>(&self, what: &'static str) -> Result<T, Error> {
+        // Only the kind and position of the problem: serde's messages can quote the body.
         serde_json::from_slice(&self.body).map_err(|e| Error::Decode {
             what,
-            reason: e.to_string(),
+            reason: format!(
+                "{:?} error at line {} column {}",
+                e.classify(),
+                e.line(),
+                e.column()
+            ),
         })
     }
 

@@ -127,6 +127,8 @@ impl OAuthDriver {
                         let _ = self.run(attempt, agent, max_body, clock);
                         life = self.lock();
                     }
+                    // Nothing could start and nothing runs (refreshing just stopped): ask again.
+                    None if !life.refreshing() => {}
                     None => {
                         // Another thread's refresh is in flight: wait for its outcome. The
                         // timeout only guards against a lost wake-up; the loop re-checks.
@@ -169,7 +171,7 @@ impl OAuthDriver {
         }
     }
 
-    /// Forces a refresh now (for `auth refresh`), as if the current token had been rejected.
+    /// Refreshes now (for `auth refresh`), keeping the current token if the refresh fails.
     pub(crate) fn refresh_now(
         &self,
         agent: &Agent,
@@ -182,10 +184,10 @@ impl OAuthDriver {
                 qonto_auth_core::lifecycle::ReauthReason::NotLoggedIn,
             )));
         }
-        life.force_refresh();
-        self.changed();
         let now = clock.now();
-        let Some(attempt) = life.poll_refresh(now) else {
+        let attempt = life.force_refresh(now);
+        self.changed();
+        let Some(attempt) = attempt else {
             let until = life.poll_timeout().unwrap_or(now);
             let status = life.status(now);
             let cause = TransientCause::Throttled { until };
@@ -305,7 +307,9 @@ impl Drop for Handover<'_> {
 /// saved (they work in this process, but are lost when it ends).
 fn failure_of(outcome: &RefreshOutcome) -> Option<RefreshError> {
     match outcome {
-        RefreshOutcome::Failed(error) | RefreshOutcome::Rescued(_, error) => Some(error.clone()),
+        RefreshOutcome::Failed(error)
+        | RefreshOutcome::Rescued(_, error)
+        | RefreshOutcome::InDoubt { error, .. } => Some(error.clone()),
         RefreshOutcome::Unpersisted(_, store_error) => Some(RefreshError::Transient(
             TransientCause::Store(store_error.clone()),
         )),

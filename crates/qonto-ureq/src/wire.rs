@@ -110,14 +110,39 @@ fn with_headers<B>(
 }
 
 /// Sorts a client error by whether the request may have reached the server.
+///
+/// ureq 3 reports most connection failures as I/O errors: refused, unreachable and failed
+/// lookups are recognised by their kind (or, for lookups, their message); TLS handshake
+/// failures happen before any request byte is written. Anything else may have been sent.
 fn from_ureq(error: ureq::Error) -> SendError {
+    use std::io::ErrorKind;
     use ureq::Timeout;
-    let stage = match &error {
+    let not_sent = match &error {
         ureq::Error::HostNotFound
         | ureq::Error::ConnectionFailed
         | ureq::Error::BadUri(_)
-        | ureq::Error::Timeout(Timeout::Resolve | Timeout::Connect) => SendStage::NotSent,
-        _ => SendStage::MaybeSent,
+        | ureq::Error::Tls(_)
+        | ureq::Error::Timeout(Timeout::Resolve | Timeout::Connect) => true,
+        #[cfg(feature = "rustls")]
+        ureq::Error::Rustls(_) => true,
+        #[cfg(feature = "native-tls")]
+        ureq::Error::NativeTls(_) => true,
+        ureq::Error::Io(io) => {
+            matches!(
+                io.kind(),
+                ErrorKind::ConnectionRefused
+                    | ErrorKind::HostUnreachable
+                    | ErrorKind::NetworkUnreachable
+                    | ErrorKind::NetworkDown
+                    | ErrorKind::AddrNotAvailable
+            ) || io.to_string().contains("failed to lookup address")
+        }
+        _ => false,
+    };
+    let stage = if not_sent {
+        SendStage::NotSent
+    } else {
+        SendStage::MaybeSent
     };
     SendError::Failed(NetworkFailure {
         stage,

@@ -177,3 +177,34 @@ fn convenience_calls_follow_pagination() {
     assert_eq!(page.meta.total_pages, 2);
     assert!(!client.organization().unwrap().slug.is_empty());
 }
+
+#[test]
+fn a_refused_token_connection_is_not_sent_so_nothing_is_lost() {
+    let mock = common::start(MockConfig::default());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let endpoints =
+        qonto_auth_core::environment::Endpoints::new(&mock.url(), &format!("http://{closed}"))
+            .unwrap();
+    let env = qonto_auth_core::Environment::new(
+        qonto_auth_core::EnvironmentKind::Production,
+        None,
+        endpoints,
+    )
+    .unwrap();
+    let store: Arc<dyn TokenStore> =
+        Arc::new(MemoryStore::with_tokens(common::issued_tokens(&mock)));
+    let client = qonto_ureq::Client::builder(env)
+        .clock(common::clock(&mock))
+        .oauth(common::oauth_client(), store)
+        .unwrap();
+    // Twice, 10 s apart: a refused connection is transient, never "answer lost".
+    for _ in 0..2 {
+        let err = client.refresh_now().unwrap_err();
+        assert_eq!(err.code(), "refresh_failed_transient", "{err}");
+        mock.clock().advance(Duration::from_secs(10));
+    }
+    get_org(&client).unwrap();
+}
