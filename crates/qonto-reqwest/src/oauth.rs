@@ -5,15 +5,11 @@
 //! across an `.await`. Each token attempt runs in its own spawned task, so a caller that is
 //! cancelled mid-refresh cannot leave the lifecycle waiting for an outcome that never comes.
 
-use std::cell::RefCell;
 use std::pin::pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use qonto_auth_core::Timestamp;
-
 use qonto_auth_core::lifecycle::{
-    Access, AttemptId, AttemptStep, BearerCredential, LifecycleStatus, NetworkFailure, ReadyCopy,
+    Access, AttemptId, AttemptStep, BearerCredential, LifecycleStatus, NetworkFailure,
     ReauthReason, RefreshError, RefreshOutcome, SendStage, Stored, TokenAttempt, TokenLifecycle,
     TransientCause, UnauthorizedAdvice, Warning,
 };
@@ -23,8 +19,8 @@ use tokio::sync::Notify;
 
 use crate::store::{AsyncStoreGuard, AsyncTokenStore};
 use crate::wire;
-use qonto_transport::Clock;
 use qonto_transport::Error;
+use qonto_transport::{Clock, ReadyCache};
 
 /// What a token attempt needs to do its I/O; cheap to clone into a spawned task.
 #[derive(Clone)]
@@ -34,20 +30,10 @@ pub(crate) struct Io {
     pub(crate) clock: Clock,
 }
 
-/// Distinguishes drivers in the per-thread cache.
-static NEXT_DRIVER_ID: AtomicU64 = AtomicU64::new(1);
-
-thread_local! {
-    /// The last ready credential seen on this worker thread, reused without locking while valid.
-    static READY: RefCell<Option<ReadyCopy>> = const { RefCell::new(None) };
-}
-
 /// The OAuth side of a client, shared by all its clones.
 pub(crate) struct OAuthDriver {
-    id: u64,
-    /// Bumped (under the lifecycle lock) by every input that can change the credential;
-    /// a cached credential is only used while it is unchanged.
-    generation: AtomicU64,
+    /// The lock-free copy of the ready credential (bumped on every change).
+    ready: ReadyCache,
     lifecycle: Mutex<TokenLifecycle>,
     finished: Notify,
     store: Arc<dyn AsyncTokenStore>,
@@ -68,8 +54,7 @@ impl OAuthDriver {
         };
         lifecycle.handle_tokens(stored);
         Ok(Self {
-            id: NEXT_DRIVER_ID.fetch_add(1, Ordering::Relaxed),
-            generation: AtomicU64::new(0),
+            ready: ReadyCache::new(),
             lifecycle: Mutex::new(lifecycle),
             finished: Notify::new(),
             store,
@@ -85,28 +70,10 @@ impl OAuthDriver {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Marks that the credential may have changed; call while holding the lifecycle lock.
-    fn changed(&self) {
-        self.generation.fetch_add(1, Ordering::Release);
-    }
-
-    /// The credential this thread cached, if the lifecycle has not changed since and the core
-    /// said it stays ready until later than `now`. No lock: the hot path of every request.
-    fn cached(&self, now: Timestamp) -> Option<BearerCredential> {
-        let generation = self.generation.load(Ordering::Acquire);
-        READY.with(|ready| {
-            ready
-                .borrow()
-                .as_ref()?
-                .get(self.id, generation, now)
-                .cloned()
-        })
-    }
-
     /// Returns a usable bearer credential, refreshing first when needed. Exactly one task
     /// runs a refresh; the others wait for its outcome without holding any lock.
     pub(crate) async fn bearer(self: &Arc<Self>, io: &Io) -> Result<BearerCredential, Error> {
-        if let Some(credential) = self.cached(io.clock.now()) {
+        if let Some(credential) = self.ready.get(io.clock.now()) {
             return Ok(credential);
         }
         loop {
@@ -130,12 +97,7 @@ impl OAuthDriver {
                         // it; the others keep using the still-valid token meanwhile.
                         Some(attempt) => Some(attempt),
                         None => {
-                            if let Some(until) = life.ready_until(now) {
-                                let generation = self.generation.load(Ordering::Acquire);
-                                let copy =
-                                    ReadyCopy::new(self.id, generation, until, credential.clone());
-                                READY.with(|ready| *ready.borrow_mut() = Some(copy));
-                            }
+                            self.ready.keep(&life, now, &credential);
                             return Ok(credential);
                         }
                     },
@@ -161,7 +123,7 @@ impl OAuthDriver {
     /// Takes a 401 for a request sent with `used`.
     pub(crate) fn unauthorized(&self, used: Fingerprint, clock: &Clock) -> UnauthorizedAdvice {
         let mut life = self.lock();
-        self.changed();
+        self.ready.changed();
         life.handle_unauthorized(clock.now(), used)
     }
 
@@ -193,7 +155,7 @@ impl OAuthDriver {
             }
             let now = io.clock.now();
             let attempt = life.force_refresh(now);
-            self.changed();
+            self.ready.changed();
             match attempt {
                 Some(attempt) => attempt,
                 None => {
@@ -215,7 +177,7 @@ impl OAuthDriver {
         self.store.lock().await?.clear().await?;
         let mut life = self.lock();
         life.handle_tokens(None);
-        self.changed();
+        self.ready.changed();
         Ok(())
     }
 
@@ -247,7 +209,7 @@ impl OAuthDriver {
     fn finish(&self, clock: &Clock, id: AttemptId, outcome: RefreshOutcome) {
         let mut life = self.lock();
         life.handle_refresh_outcome(clock.now(), id, outcome);
-        self.changed();
+        self.ready.changed();
         drop(life);
         self.finished.notify_waiters();
     }

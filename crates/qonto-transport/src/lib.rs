@@ -7,12 +7,14 @@
 
 mod config;
 mod error;
+mod ready_cache;
 mod response;
 mod send_error;
 mod settings;
 
 pub use config::{Clock, TransportConfig};
 pub use error::Error;
+pub use ready_cache::ReadyCache;
 pub use response::ApiResponse;
 pub use send_error::SendError;
 pub use settings::ClientSettings;

@@ -1,14 +1,11 @@
 //! Drives the core's token lifecycle: single flight across threads, store lock held from
 //! re-reading the tokens to persisting the new ones.
 
-use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use qonto_auth_core::Timestamp;
 use qonto_auth_core::lifecycle::{
-    Access, AttemptId, AttemptStep, BearerCredential, LifecycleStatus, ReadyCopy, RefreshError,
+    Access, AttemptId, AttemptStep, BearerCredential, LifecycleStatus, RefreshError,
     RefreshOutcome, Stored, TokenAttempt, TokenLifecycle, TransientCause, UnauthorizedAdvice,
     Warning,
 };
@@ -18,23 +15,13 @@ use qonto_store::{StoreGuard, TokenStore};
 use ureq::Agent;
 
 use crate::wire;
-use qonto_transport::Clock;
 use qonto_transport::Error;
-
-/// Distinguishes drivers in the per-thread cache.
-static NEXT_DRIVER_ID: AtomicU64 = AtomicU64::new(1);
-
-thread_local! {
-    /// The last ready credential of this thread, reused without locking while valid.
-    static READY: RefCell<Option<ReadyCopy>> = const { RefCell::new(None) };
-}
+use qonto_transport::{Clock, ReadyCache};
 
 /// The OAuth side of a client, shared by all its clones.
 pub(crate) struct OAuthDriver {
-    id: u64,
-    /// Bumped (under the lifecycle lock) by every input that can change the credential;
-    /// a cached credential is only used while it is unchanged.
-    generation: AtomicU64,
+    /// The lock-free copy of the ready credential (bumped on every change).
+    ready: ReadyCache,
     lifecycle: Mutex<TokenLifecycle>,
     finished: Condvar,
     store: Arc<dyn TokenStore>,
@@ -49,8 +36,7 @@ impl OAuthDriver {
         let mut lifecycle = lifecycle;
         lifecycle.handle_tokens(load_tolerating_corruption(store.as_ref())?);
         Ok(Self {
-            id: NEXT_DRIVER_ID.fetch_add(1, Ordering::Relaxed),
-            generation: AtomicU64::new(0),
+            ready: ReadyCache::new(),
             lifecycle: Mutex::new(lifecycle),
             finished: Condvar::new(),
             store,
@@ -66,24 +52,6 @@ impl OAuthDriver {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Marks that the credential may have changed; call while holding the lifecycle lock.
-    fn changed(&self) {
-        self.generation.fetch_add(1, Ordering::Release);
-    }
-
-    /// The credential this thread cached, if the lifecycle has not changed since and the core
-    /// said it stays ready until later than `now`. No lock: the hot path of every request.
-    fn cached(&self, now: Timestamp) -> Option<BearerCredential> {
-        let generation = self.generation.load(Ordering::Acquire);
-        READY.with(|ready| {
-            ready
-                .borrow()
-                .as_ref()?
-                .get(self.id, generation, now)
-                .cloned()
-        })
-    }
-
     /// Returns a usable bearer credential, refreshing first when needed. Exactly one thread
     /// runs a refresh; the others wait for its outcome.
     pub(crate) fn bearer(
@@ -92,7 +60,7 @@ impl OAuthDriver {
         max_body: u64,
         clock: &Clock,
     ) -> Result<BearerCredential, Error> {
-        if let Some(credential) = self.cached(clock.now()) {
+        if let Some(credential) = self.ready.get(clock.now()) {
             return Ok(credential);
         }
         let mut life = self.lock();
@@ -109,12 +77,7 @@ impl OAuthDriver {
                     // A proactive refresh that is due is run by the caller that notices it;
                     // the others keep using the still-valid token meanwhile.
                     let Some(attempt) = life.poll_refresh(now) else {
-                        if let Some(until) = life.ready_until(now) {
-                            let generation = self.generation.load(Ordering::Acquire);
-                            let cached =
-                                ReadyCopy::new(self.id, generation, until, credential.clone());
-                            READY.with(|ready| *ready.borrow_mut() = Some(cached));
-                        }
+                        self.ready.keep(&life, now, &credential);
                         return Ok(credential);
                     };
                     drop(life);
@@ -148,7 +111,7 @@ impl OAuthDriver {
     /// Takes a 401 for a request sent with `used`.
     pub(crate) fn unauthorized(&self, used: Fingerprint, clock: &Clock) -> UnauthorizedAdvice {
         let mut life = self.lock();
-        self.changed();
+        self.ready.changed();
         life.handle_unauthorized(clock.now(), used)
     }
 
@@ -186,7 +149,7 @@ impl OAuthDriver {
         }
         let now = clock.now();
         let attempt = life.force_refresh(now);
-        self.changed();
+        self.ready.changed();
         let Some(attempt) = attempt else {
             let until = life.poll_timeout().unwrap_or(now);
             let status = life.status(now);
@@ -207,7 +170,7 @@ impl OAuthDriver {
         self.store.lock()?.clear()?;
         let mut life = self.lock();
         life.handle_tokens(None);
-        self.changed();
+        self.ready.changed();
         Ok(())
     }
 
@@ -278,7 +241,7 @@ impl OAuthDriver {
     fn finish(&self, clock: &Clock, id: AttemptId, outcome: RefreshOutcome) {
         let mut life = self.lock();
         life.handle_refresh_outcome(clock.now(), id, outcome);
-        self.changed();
+        self.ready.changed();
         drop(life);
         self.finished.notify_all();
     }
