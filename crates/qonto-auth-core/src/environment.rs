@@ -1,7 +1,7 @@
 //! Production and sandbox environments, their hosts, and the staging token.
 
 use http::Uri;
-use http::uri::{PathAndQuery, Scheme};
+use http::uri::{Authority, PathAndQuery, Scheme};
 
 use crate::facts;
 use crate::secret::StagingToken;
@@ -45,11 +45,27 @@ impl std::str::FromStr for EnvironmentKind {
 }
 
 /// A validated base URL: `http` only on loopback, `https` elsewhere, no query, no trailing slash.
-#[derive(Clone, Debug, Eq, PartialEq)]
+///
+/// The scheme, authority and path prefix are kept parsed, so [`BaseUrl::join`] parses only
+/// the path it is given (it runs once per request).
+#[derive(Clone, Debug)]
 pub struct BaseUrl {
     url: String,
     host: String,
+    scheme: Scheme,
+    authority: Authority,
+    /// The path without its trailing slash; empty for a bare host.
+    prefix: String,
 }
+
+impl PartialEq for BaseUrl {
+    fn eq(&self, other: &Self) -> bool {
+        // Everything else is derived from the text.
+        self.url == other.url
+    }
+}
+
+impl Eq for BaseUrl {}
 
 impl BaseUrl {
     /// Parses and validates a base URL.
@@ -65,7 +81,10 @@ impl BaseUrl {
             reason,
         };
         let uri: Uri = text.trim().parse().map_err(|_| invalid("not a URL"))?;
-        let scheme = uri.scheme().ok_or_else(|| invalid("missing scheme"))?;
+        let scheme = uri
+            .scheme()
+            .ok_or_else(|| invalid("missing scheme"))?
+            .clone();
         // Lowercase, without the root label's dot, so `QONTO.com.` compares as `qonto.com`.
         let host = uri
             .host()
@@ -75,20 +94,26 @@ impl BaseUrl {
         if uri.query().is_some() {
             return Err(invalid("a base URL takes no query"));
         }
-        if *scheme == Scheme::HTTP {
+        if scheme == Scheme::HTTP {
             if !is_loopback(&host) {
                 return Err(EnvironmentError::InsecureBaseUrl {
                     url: text.to_owned(),
                 });
             }
-        } else if *scheme != Scheme::HTTPS {
+        } else if scheme != Scheme::HTTPS {
             return Err(invalid("scheme must be https (or http on loopback)"));
         }
-        let path = uri.path().trim_end_matches('/');
-        let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
+        let prefix = uri.path().trim_end_matches('/').to_owned();
+        let authority = uri
+            .authority()
+            .ok_or_else(|| invalid("missing host"))?
+            .clone();
         Ok(Self {
-            url: format!("{scheme}://{authority}{path}"),
+            url: format!("{scheme}://{authority}{prefix}"),
             host,
+            scheme,
+            authority,
+            prefix,
         })
     }
 
@@ -109,19 +134,23 @@ impl BaseUrl {
     /// [`EnvironmentError::InvalidPath`] when the path is not a plain absolute path: this
     /// keeps every request on the configured host.
     pub fn join(&self, path_and_query: &str) -> Result<Uri, EnvironmentError> {
-        let valid = path_and_query.starts_with('/')
-            && !path_and_query.starts_with("//")
-            && path_and_query.parse::<PathAndQuery>().is_ok();
-        if !valid {
-            return Err(EnvironmentError::InvalidPath {
-                path: path_and_query.to_owned(),
-            });
+        let invalid = || EnvironmentError::InvalidPath {
+            path: path_and_query.to_owned(),
+        };
+        if !path_and_query.starts_with('/') || path_and_query.starts_with("//") {
+            return Err(invalid());
         }
-        format!("{}{path_and_query}", self.url)
-            .parse()
-            .map_err(|_| EnvironmentError::InvalidPath {
-                path: path_and_query.to_owned(),
-            })
+        let path = if self.prefix.is_empty() {
+            path_and_query.parse::<PathAndQuery>()
+        } else {
+            format!("{}{path_and_query}", self.prefix).parse::<PathAndQuery>()
+        }
+        .map_err(|_| invalid())?;
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(path);
+        Uri::from_parts(parts).map_err(|_| invalid())
     }
 }
 
@@ -422,6 +451,18 @@ mod tests {
         );
         for bad in ["v2/x", "//evil.example/x", "https://evil.example/x", "/a b"] {
             assert!(base.join(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn join_on_a_bare_host_is_the_base_followed_by_the_path() {
+        for base in ["http://127.0.0.1:8080", "https://thirdparty.qonto.com/"] {
+            let base = BaseUrl::parse(base).unwrap();
+            for path in ["/", "/v2/organization", "/v2/x?a=1&b=%20"] {
+                let uri = base.join(path).unwrap();
+                assert_eq!(uri.to_string(), format!("{}{path}", base.as_str()));
+                assert_eq!(uri.host(), Some(base.host()));
+            }
         }
     }
 
