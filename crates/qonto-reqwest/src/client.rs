@@ -6,14 +6,13 @@ use http::{Method, StatusCode};
 use qonto_auth_core::Environment;
 use qonto_auth_core::classify::classify;
 use qonto_auth_core::credentials::{ApiKey, OAuthClient};
-use qonto_auth_core::header::Authorization;
 use qonto_auth_core::http;
 use qonto_auth_core::lifecycle::{
     LifecycleConfig, LifecycleStatus, RefreshError, UnauthorizedAdvice, Warning,
 };
 use qonto_auth_core::model::{BankAccount, BankAccountsPage, Organization, OrganizationResponse};
 use qonto_auth_core::oauth::PkceVerifier;
-use qonto_auth_core::request::{RequestError, api_request_with};
+use qonto_auth_core::request::api_request_with;
 use qonto_auth_core::secret::{AccessToken, AuthorizationCode, Fingerprint};
 use qonto_store::TokenStore;
 use serde::de::DeserializeOwned;
@@ -21,13 +20,13 @@ use serde::de::DeserializeOwned;
 use crate::oauth::{Io, OAuthDriver};
 use crate::store::{AsyncTokenStore, BlockingStore};
 use crate::wire;
-use qonto_transport::{ApiResponse, ClientSettings, Error, SendError};
+use qonto_transport::{ApiResponse, ClientSettings, Error, SendError, StaticCredential};
 use qonto_transport::{Clock, TransportConfig};
 
 /// How requests are authenticated.
 enum Credentials {
-    ApiKey(ApiKey),
-    Token(AccessToken),
+    /// An API key or a fixed access token, encoded once.
+    Static(StaticCredential),
     OAuth(Arc<OAuthDriver>),
 }
 
@@ -46,9 +45,8 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let method = match self.inner.auth {
-            Credentials::ApiKey(_) => "api_key",
-            Credentials::Token(_) => "access_token",
+        let method = match &self.inner.auth {
+            Credentials::Static(credential) => credential.kind(),
             Credentials::OAuth(_) => "oauth",
         };
         f.debug_struct("Client")
@@ -101,7 +99,7 @@ impl ClientBuilder {
     ///
     /// [`Error::Network`] when the HTTP client cannot be set up (TLS initialisation).
     pub fn api_key(self, key: ApiKey) -> Result<Client, Error> {
-        self.finish(Credentials::ApiKey(key))
+        self.finish(Credentials::Static(StaticCredential::api_key(key)))
     }
 
     /// A client using a fixed access token (never refreshed).
@@ -110,7 +108,7 @@ impl ClientBuilder {
     ///
     /// [`Error::Network`] when the HTTP client cannot be set up (TLS initialisation).
     pub fn access_token(self, token: AccessToken) -> Result<Client, Error> {
-        self.finish(Credentials::Token(token))
+        self.finish(Credentials::Static(StaticCredential::access_token(token)))
     }
 
     /// A client using OAuth tokens kept in a blocking `store` (such as
@@ -248,18 +246,7 @@ impl Client {
     ) -> Result<(wire::RawResponse, Option<Fingerprint>), Error> {
         let inner = &*self.inner;
         let (authorization, used) = match &inner.auth {
-            Credentials::ApiKey(key) => (
-                Authorization::ApiKey(key.clone())
-                    .header_value()
-                    .map_err(RequestError::from)?,
-                None,
-            ),
-            Credentials::Token(token) => (
-                Authorization::Bearer(token.clone())
-                    .header_value()
-                    .map_err(RequestError::from)?,
-                None,
-            ),
+            Credentials::Static(credential) => (credential.header()?, None),
             Credentials::OAuth(driver) => {
                 let credential = driver.bearer(&inner.io).await?;
                 (credential.header, Some(credential.fingerprint))
@@ -288,12 +275,7 @@ impl Client {
     pub async fn authorization(&self) -> Result<http::HeaderValue, Error> {
         let inner = &*self.inner;
         match &inner.auth {
-            Credentials::ApiKey(key) => Ok(Authorization::ApiKey(key.clone())
-                .header_value()
-                .map_err(RequestError::from)?),
-            Credentials::Token(token) => Ok(Authorization::Bearer(token.clone())
-                .header_value()
-                .map_err(RequestError::from)?),
+            Credentials::Static(credential) => credential.header(),
             Credentials::OAuth(driver) => Ok(driver.bearer(&inner.io).await?.header),
         }
     }

@@ -11,6 +11,7 @@ mod ready_cache;
 mod response;
 mod send_error;
 mod settings;
+mod static_credential;
 
 pub use config::{Clock, TransportConfig};
 pub use error::Error;
@@ -18,3 +19,4 @@ pub use ready_cache::ReadyCache;
 pub use response::ApiResponse;
 pub use send_error::SendError;
 pub use settings::ClientSettings;
+pub use static_credential::StaticCredential;

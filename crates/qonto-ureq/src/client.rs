@@ -6,14 +6,13 @@ use http::{Method, StatusCode};
 use qonto_auth_core::Environment;
 use qonto_auth_core::classify::classify;
 use qonto_auth_core::credentials::{ApiKey, OAuthClient};
-use qonto_auth_core::header::Authorization;
 use qonto_auth_core::http;
 use qonto_auth_core::lifecycle::{
     LifecycleConfig, LifecycleStatus, RefreshError, UnauthorizedAdvice, Warning,
 };
 use qonto_auth_core::model::{BankAccount, BankAccountsPage, Organization, OrganizationResponse};
 use qonto_auth_core::oauth::PkceVerifier;
-use qonto_auth_core::request::{RequestError, api_request_with};
+use qonto_auth_core::request::api_request_with;
 use qonto_auth_core::secret::{AccessToken, AuthorizationCode, Fingerprint};
 use qonto_store::TokenStore;
 use serde::de::DeserializeOwned;
@@ -21,13 +20,13 @@ use ureq::Agent;
 
 use crate::oauth::OAuthDriver;
 use crate::wire;
-use qonto_transport::{ApiResponse, ClientSettings, Error, SendError};
+use qonto_transport::{ApiResponse, ClientSettings, Error, SendError, StaticCredential};
 use qonto_transport::{Clock, TransportConfig};
 
 /// How requests are authenticated.
 enum Credentials {
-    ApiKey(ApiKey),
-    Token(AccessToken),
+    /// An API key or a fixed access token, encoded once.
+    Static(StaticCredential),
     OAuth(Box<OAuthDriver>),
 }
 
@@ -47,9 +46,8 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let method = match self.inner.auth {
-            Credentials::ApiKey(_) => "api_key",
-            Credentials::Token(_) => "access_token",
+        let method = match &self.inner.auth {
+            Credentials::Static(credential) => credential.kind(),
             Credentials::OAuth(_) => "oauth",
         };
         f.debug_struct("Client")
@@ -98,12 +96,12 @@ impl ClientBuilder {
 
     /// A client using a static API key.
     pub fn api_key(self, key: ApiKey) -> Client {
-        self.finish(Credentials::ApiKey(key))
+        self.finish(Credentials::Static(StaticCredential::api_key(key)))
     }
 
     /// A client using a fixed access token (never refreshed).
     pub fn access_token(self, token: AccessToken) -> Client {
-        self.finish(Credentials::Token(token))
+        self.finish(Credentials::Static(StaticCredential::access_token(token)))
     }
 
     /// A client using OAuth tokens kept in `store`.
@@ -217,18 +215,7 @@ impl Client {
     ) -> Result<(wire::RawResponse, Option<Fingerprint>), Error> {
         let inner = &*self.inner;
         let (authorization, used) = match &inner.auth {
-            Credentials::ApiKey(key) => (
-                Authorization::ApiKey(key.clone())
-                    .header_value()
-                    .map_err(RequestError::from)?,
-                None,
-            ),
-            Credentials::Token(token) => (
-                Authorization::Bearer(token.clone())
-                    .header_value()
-                    .map_err(RequestError::from)?,
-                None,
-            ),
+            Credentials::Static(credential) => (credential.header()?, None),
             Credentials::OAuth(driver) => {
                 let credential =
                     driver.bearer(&inner.agent, inner.config.max_body, &inner.clock)?;
@@ -257,12 +244,7 @@ impl Client {
     pub fn authorization(&self) -> Result<http::HeaderValue, Error> {
         let inner = &*self.inner;
         match &inner.auth {
-            Credentials::ApiKey(key) => Ok(Authorization::ApiKey(key.clone())
-                .header_value()
-                .map_err(RequestError::from)?),
-            Credentials::Token(token) => Ok(Authorization::Bearer(token.clone())
-                .header_value()
-                .map_err(RequestError::from)?),
+            Credentials::Static(credential) => credential.header(),
             Credentials::OAuth(driver) => Ok(driver
                 .bearer(&inner.agent, inner.config.max_body, &inner.clock)?
                 .header),
