@@ -70,6 +70,11 @@ async fn api_requests_carry_the_exact_staging_header_casing_and_raw_api_key() {
         head.contains("\r\nAuthorization: org-1:secret-1\r\n"),
         "{head}"
     );
+    // A GET carries no body, so no `content-length: 0` either.
+    assert!(
+        !head.to_ascii_lowercase().contains("content-length"),
+        "{head}"
+    );
 }
 
 #[tokio::test]

@@ -1,6 +1,8 @@
 //! The only place that touches ureq: requests out, responses in.
 
-use http::{HeaderMap, Request, StatusCode};
+use std::sync::OnceLock;
+
+use http::{Extensions, HeaderMap, Request, StatusCode};
 use qonto_auth_core::facts::STAGING_TOKEN_HEADER;
 use qonto_auth_core::header::staging_token_header;
 use qonto_auth_core::http;
@@ -37,44 +39,23 @@ pub(crate) fn agent(config: &TransportConfig) -> Agent {
 }
 
 /// Sends a request described by the core and reads the whole response.
+///
+/// The request goes to ureq as built: its URI and headers are not copied, and a method that
+/// carries no body goes without one (no `content-length: 0`).
 pub(crate) fn execute(
     agent: &Agent,
     max_body: u64,
     request: Request<Vec<u8>>,
 ) -> Result<RawResponse, SendError> {
-    let (parts, body) = request.into_parts();
-    // The parsed URI goes to ureq as is: no formatting and parsing it again.
-    let uri = parts.uri;
-    let unsupported = |method: &str| {
-        Err(SendError::Failed(NetworkFailure {
-            stage: SendStage::NotSent,
-            description: format!("the {method} method is not supported"),
-        }))
-    };
-    let result = match parts.method.as_str() {
-        // Bodiless methods go without a body (no `content-length: 0`) unless one is given.
-        "GET" | "HEAD" | "DELETE" => {
-            let builder = match parts.method.as_str() {
-                "GET" => agent.get(uri),
-                "HEAD" => agent.head(uri),
-                _ => agent.delete(uri),
-            };
-            let builder = with_headers(builder, &parts.headers);
-            if body.is_empty() {
-                builder.call()
-            } else {
-                builder.force_send_body().send(&body[..])
-            }
-        }
-        "POST" | "PUT" | "PATCH" => {
-            let builder = match parts.method.as_str() {
-                "POST" => agent.post(uri),
-                "PUT" => agent.put(uri),
-                _ => agent.patch(uri),
-            };
-            with_headers(builder, &parts.headers).send(&body[..])
-        }
-        other => return unsupported(other),
+    let (mut parts, body) = request.into_parts();
+    if parts.headers.contains_key(staging_token_header()) {
+        parts.extensions.extend(staging_casing(agent).clone());
+    }
+    let bodiless = body.is_empty() && matches!(parts.method.as_str(), "GET" | "HEAD" | "DELETE");
+    let result = if bodiless {
+        agent.run(Request::from_parts(parts, ()))
+    } else {
+        agent.run(Request::from_parts(parts, body))
     };
     let (head, mut body) = result.map_err(from_ureq)?.into_parts();
     let body = body
@@ -92,21 +73,23 @@ pub(crate) fn execute(
     })
 }
 
-/// Copies the core's headers onto a ureq request, the staging token with its exact casing.
-fn with_headers<B>(
-    mut builder: ureq::RequestBuilder<B>,
-    headers: &HeaderMap,
-) -> ureq::RequestBuilder<B> {
-    let staging = staging_token_header();
-    for (name, value) in headers {
-        builder = if *name == staging {
-            // The documented casing, kept on the wire.
-            builder.header_raw(STAGING_TOKEN_HEADER, value.as_bytes())
-        } else {
-            builder.header(name, value)
-        };
-    }
-    builder
+/// Request extensions that make ureq write the staging token header with its documented
+/// casing, `X-Qonto-Staging-Token`, instead of the lowercase `http` name.
+///
+/// ureq records a header's casing in the extensions of a request built with `header_raw`;
+/// they are recorded once, from a request that is never sent, and added to every sandbox
+/// request (each carries exactly one staging token header). The raw-byte tests of the sandbox
+/// check the casing on the wire.
+fn staging_casing(agent: &Agent) -> &'static Extensions {
+    static CASING: OnceLock<Extensions> = OnceLock::new();
+    CASING.get_or_init(|| {
+        agent
+            .get("http://localhost/")
+            .header_raw(STAGING_TOKEN_HEADER, b"-")
+            .extensions_ref()
+            .cloned()
+            .unwrap_or_default()
+    })
 }
 
 /// Sorts a client error by whether the request may have reached the server.
