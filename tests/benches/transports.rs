@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use qonto_auth_core::credentials::ApiKey;
 use qonto_auth_core::http::Method;
-use qonto_e2e::bench::{Bench, line, percentile, show};
+use qonto_e2e::bench::{Bench, line, percentile, rotation, show};
 use qonto_e2e::{demo_client, environment, issued_tokens, mock_time};
 use qonto_mock::{DEMO_LOGIN, DEMO_SECRET, MockConfig, MockServer};
 use qonto_store::MemoryStore;
@@ -35,6 +35,89 @@ async fn burst(client: &qonto_reqwest::Client, callers: usize) -> Vec<f64> {
     waits
 }
 
+/// Prints one transport's figures: `samples` holds per-round nanoseconds per request for our
+/// client, the bare client, and the bare client with our safety settings.
+fn report(ours: &str, bare: &str, samples: &mut [Vec<f64>; 3]) {
+    let ratios = |baseline: &[f64]| -> Vec<f64> {
+        samples[0]
+            .iter()
+            .zip(baseline)
+            .map(|(a, b)| a / b)
+            .collect()
+    };
+    let mut to_bare = ratios(&samples[1]);
+    let mut to_same = ratios(&samples[2]);
+    let rounds = to_bare.len();
+    let [ours_ns, bare_ns, _] = samples;
+    println!(
+        "{}",
+        line(
+            &format!("{ours} request"),
+            percentile(ours_ns, 50.0),
+            bare,
+            percentile(bare_ns, 50.0)
+        )
+    );
+    println!(
+        "    median of {rounds} paired ratios: {:.3} (against {bare} with the same settings: {:.3})",
+        percentile(&mut to_bare, 50.0),
+        percentile(&mut to_same, 50.0)
+    );
+}
+
+/// Times our client, bare reqwest and bare reqwest with our settings, `per_round` requests
+/// each per round, in rotating order; returns nanoseconds per request for each, per round.
+async fn compare_reqwest(
+    mock: &MockServer,
+    key: &str,
+    url: &str,
+    rounds: usize,
+    per_round: u64,
+) -> [Vec<f64>; 3] {
+    let client =
+        qonto_reqwest::Client::api_key(environment(mock, None), ApiKey::parse(key).unwrap())
+            .unwrap();
+    let bare = reqwest::Client::new();
+    // The settings qonto-reqwest always sets: HTTP/1.1 with title-case names, no redirects,
+    // connect and total timeouts.
+    let same_settings = reqwest::Client::builder()
+        .http1_only()
+        .http1_title_case_headers()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let bare_reqwest = async |client: &reqwest::Client| {
+        let response = client
+            .get(url)
+            .header("authorization", key)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.bytes().await.unwrap();
+    };
+    let mut samples = [Vec::new(), Vec::new(), Vec::new()];
+    for round in 0..rounds {
+        for variant in rotation(round, 3) {
+            let start = Instant::now();
+            for _ in 0..per_round {
+                match variant {
+                    0 => {
+                        client.send(Method::GET, PATH, None).await.unwrap();
+                    }
+                    1 => bare_reqwest(&bare).await,
+                    _ => bare_reqwest(&same_settings).await,
+                }
+            }
+            samples[variant].push(start.elapsed().as_nanos() as f64 / per_round as f64);
+        }
+    }
+    samples
+}
+
 fn main() {
     let bench = Bench::from_args();
     let mock = MockServer::start(MockConfig::default()).unwrap();
@@ -43,16 +126,28 @@ fn main() {
     let requests = bench.scale(6_000, 30);
 
     println!("== one authenticated request over loopback (median per request)");
+    // Client and mock share two cores, so each round runs every variant once, in an order that
+    // rotates from round to round (see `rotation`), and the figures are the medians of the
+    // per-round ratios: drift in the machine's load hits all variants alike.
+    let rounds = bench.scale(40, 1) as usize;
+    let per_round = (requests / 30).max(1);
+    let timed = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        for _ in 0..per_round {
+            f();
+        }
+        start.elapsed().as_nanos() as f64 / per_round as f64
+    };
     let client =
         qonto_ureq::Client::api_key(environment(&mock, None), ApiKey::parse(&key).unwrap())
             .unwrap();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+    let bare_agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
         .new_agent();
     // The same bare request through an agent with the safety settings qonto-ureq always sets
     // (timeouts, no redirects): separates their cost from the cost of our code.
-    let safe_agent: ureq::Agent = ureq::Agent::config_builder()
+    let same_settings_agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .max_redirects_will_error(false)
@@ -62,17 +157,7 @@ fn main() {
         .timeout_recv_body(Some(Duration::from_secs(30)))
         .build()
         .new_agent();
-    let safe_ureq = || {
-        let mut response = safe_agent
-            .get(&url)
-            .header("authorization", &key)
-            .header("accept", "application/json")
-            .call()
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        response.body_mut().read_to_vec().unwrap();
-    };
-    let bare_ureq = || {
+    let bare_ureq = |agent: &ureq::Agent| {
         let mut response = agent
             .get(&url)
             .header("authorization", &key)
@@ -82,37 +167,20 @@ fn main() {
         assert_eq!(response.status(), 200);
         response.body_mut().read_to_vec().unwrap();
     };
-    let via_ureq = || {
-        client.send(Method::GET, PATH, None).unwrap();
-    };
-    // Interleave the two and compare round by round, so drift in the machine's load (client
-    // and mock share two cores) hits both alike; report the median of the paired ratios.
-    let rounds = bench.scale(30, 1);
-    let (mut ours, mut bare, mut ratios, mut safe_ratios) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..rounds {
-        let a = bench.per_op(requests / 30, via_ureq);
-        let b = bench.per_op(requests / 30, bare_ureq);
-        let c = bench.per_op(requests / 30, safe_ureq);
-        ours.push(a);
-        bare.push(b);
-        ratios.push(a / b);
-        safe_ratios.push(a / c);
+    let mut samples = [Vec::new(), Vec::new(), Vec::new()];
+    for round in 0..rounds {
+        for variant in rotation(round, 3) {
+            let ns = match variant {
+                0 => timed(&mut || {
+                    client.send(Method::GET, PATH, None).unwrap();
+                }),
+                1 => timed(&mut || bare_ureq(&bare_agent)),
+                _ => timed(&mut || bare_ureq(&same_settings_agent)),
+            };
+            samples[variant].push(ns);
+        }
     }
-    println!(
-        "{}",
-        line(
-            "qonto-ureq request",
-            percentile(&mut ours, 50.0),
-            "bare ureq",
-            percentile(&mut bare, 50.0)
-        )
-    );
-    println!(
-        "    median of {rounds} paired ratios: {:.3} (against bare ureq with the same timeouts: {:.3})",
-        percentile(&mut ratios, 50.0),
-        percentile(&mut safe_ratios, 50.0)
-    );
+    report("qonto-ureq", "bare ureq", &mut samples);
 
     // The bare reqwest baseline needs a process-wide crypto provider (qonto-reqwest brings its
     // own TLS configuration and does not).
@@ -122,50 +190,27 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // One sequential caller needs no worker threads; on a current-thread runtime the caller
+    // and its connection share a thread, without the cross-thread wake-ups that make the
+    // multi-threaded figure noisier (client and mock share two cores). Both are reported.
+    let current_thread = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut samples =
+        current_thread.block_on(compare_reqwest(&mock, &key, &url, rounds, per_round));
+    report(
+        "qonto-reqwest (current-thread runtime)",
+        "bare reqwest",
+        &mut samples,
+    );
+    let mut samples = runtime.block_on(compare_reqwest(&mock, &key, &url, rounds, per_round));
+    report(
+        "qonto-reqwest (multi-thread runtime)",
+        "bare reqwest",
+        &mut samples,
+    );
     runtime.block_on(async {
-        let client =
-            qonto_reqwest::Client::api_key(environment(&mock, None), ApiKey::parse(&key).unwrap())
-                .unwrap();
-        let bare = reqwest::Client::new();
-        let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-        let per_round = (requests / 30).max(1);
-        for _ in 0..rounds {
-            let start = Instant::now();
-            for _ in 0..per_round {
-                client.send(Method::GET, PATH, None).await.unwrap();
-            }
-            let a = start.elapsed().as_nanos() as f64 / per_round as f64;
-            let start = Instant::now();
-            for _ in 0..per_round {
-                let response = bare
-                    .get(&url)
-                    .header("authorization", &key)
-                    .header("accept", "application/json")
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(response.status(), 200);
-                response.bytes().await.unwrap();
-            }
-            let b = start.elapsed().as_nanos() as f64 / per_round as f64;
-            ours.push(a);
-            theirs.push(b);
-            ratios.push(a / b);
-        }
-        println!(
-            "{}",
-            line(
-                "qonto-reqwest request",
-                percentile(&mut ours, 50.0),
-                "bare reqwest",
-                percentile(&mut theirs, 50.0)
-            )
-        );
-        println!(
-            "    median of {rounds} paired ratios: {:.3}",
-            percentile(&mut ratios, 50.0)
-        );
-
         println!("== refresh storm: 1,000 concurrent callers when the token expires");
         let callers = bench.scale(1_000, 50) as usize;
         let store = Arc::new(MemoryStore::with_tokens(issued_tokens(&mock)));

@@ -87,6 +87,13 @@ pub fn line(name: &str, value: f64, baseline_name: &str, baseline: f64) -> Strin
     )
 }
 
+/// The order in which to run `len` compared variants in round `round`: each round starts one
+/// variant later, so none always runs first (or right after another), and drift in the
+/// machine's load or position effects hit all variants alike.
+pub fn rotation(round: usize, len: usize) -> impl Iterator<Item = usize> {
+    (0..len).map(move |j| (j + round) % len)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +105,14 @@ mod tests {
         assert_eq!(percentile(&mut s, 100.0), 5.0);
         assert_eq!(percentile(&mut s, 0.0), 1.0);
         assert_eq!(percentile(&mut [], 50.0), 0.0);
+    }
+
+    #[test]
+    fn rotation_starts_each_round_one_variant_later() {
+        let orders: Vec<Vec<usize>> = (0..4).map(|r| rotation(r, 3).collect()).collect();
+        assert_eq!(
+            orders,
+            [vec![0, 1, 2], vec![1, 2, 0], vec![2, 0, 1], vec![0, 1, 2]]
+        );
     }
 }
