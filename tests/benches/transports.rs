@@ -35,6 +35,26 @@ async fn burst(client: &qonto_reqwest::Client, callers: usize) -> Vec<f64> {
     waits
 }
 
+/// Starts `callers` concurrent requests for the credential at once; returns each caller's
+/// wait in nanoseconds.
+async fn credential_burst(client: &qonto_reqwest::Client, callers: usize) -> Vec<f64> {
+    let tasks: Vec<_> = (0..callers)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let start = Instant::now();
+                client.authorization().await.unwrap();
+                start.elapsed().as_nanos() as f64
+            })
+        })
+        .collect();
+    let mut waits = Vec::with_capacity(callers);
+    for task in tasks {
+        waits.push(task.await.unwrap());
+    }
+    waits
+}
+
 /// Prints one transport's figures: `samples` holds per-round nanoseconds per request for our
 /// client, the bare client, and the bare client with our safety settings.
 fn report(ours: &str, bare: &str, samples: &mut [Vec<f64>; 3]) {
@@ -213,55 +233,74 @@ fn main() {
     runtime.block_on(async {
         println!("== refresh storm: 1,000 concurrent callers when the token expires");
         let callers = bench.scale(1_000, 50) as usize;
-        let store = Arc::new(MemoryStore::with_tokens(issued_tokens(&mock)));
-        let oauth = qonto_reqwest::Client::builder(environment(&mock, None))
-            .clock(qonto_reqwest::Clock::custom(mock_time(&mock)))
-            .oauth(demo_client(), store)
-            .await
-            .unwrap();
-        // One token round trip, measured alone, as the yardstick.
-        let yardstick = qonto_reqwest::Client::builder(environment(&mock, None))
-            .clock(qonto_reqwest::Clock::custom(mock_time(&mock)))
-            .oauth(
-                demo_client(),
-                Arc::new(MemoryStore::with_tokens(issued_tokens(&mock))),
-            )
-            .await
-            .unwrap();
-        let start = Instant::now();
-        yardstick.refresh_now().await.unwrap();
-        let round_trip = start.elapsed().as_nanos() as f64;
-        // Baseline: the same burst of callers while the token is fresh (no refresh at all),
-        // after a first burst that opens the connections both measured bursts reuse.
-        burst(&oauth, callers).await;
-        let mut fresh = burst(&oauth, callers).await;
-        let before = mock.stats().token_calls("refresh_token");
-        mock.clock().advance(Duration::from_secs(3_590));
-        let mut storm = burst(&oauth, callers).await;
-        let token_calls = mock.stats().token_calls("refresh_token") - before;
-        println!("token calls for {callers} callers at expiry: {token_calls} (must be 1)");
-        assert_eq!(token_calls, 1);
+        let oauth_client = async || {
+            let store = Arc::new(MemoryStore::with_tokens(issued_tokens(&mock)));
+            qonto_reqwest::Client::builder(environment(&mock, None))
+                .clock(qonto_reqwest::Clock::custom(mock_time(&mock)))
+                .oauth(demo_client(), store)
+                .await
+                .unwrap()
+        };
+        // Callers that only ask for the credential, and callers that make a whole API call.
+        let credential_only = oauth_client().await;
+        let whole_call = oauth_client().await;
+        // The yardstick: one token round trip over a pooled connection, the median of several
+        // forced refreshes (the mock's clock moves past the minimum gap between them).
+        let yardstick = oauth_client().await;
+        let mut round_trips = Vec::new();
+        for _ in 0..bench.scale(15, 2) {
+            mock.clock().advance(Duration::from_secs(11));
+            let start = Instant::now();
+            yardstick.refresh_now().await.unwrap();
+            round_trips.push(start.elapsed().as_nanos() as f64);
+        }
+        let round_trip = percentile(&mut round_trips, 50.0);
+        // Fresh-token baselines, after a first burst that opens the connections the measured
+        // bursts reuse.
+        credential_burst(&credential_only, callers).await;
+        let mut credential_fresh = credential_burst(&credential_only, callers).await;
+        burst(&whole_call, callers).await;
+        let mut call_fresh = burst(&whole_call, callers).await;
+
+        // Every token is now past its end: each client must refresh exactly once.
+        mock.clock().advance(Duration::from_secs(3_600));
+        let refreshes = || mock.stats().token_calls("refresh_token");
+        let before = refreshes();
+        let mut credential_storm = credential_burst(&credential_only, callers).await;
+        let credential_calls = refreshes() - before;
+        let mut call_storm = burst(&whole_call, callers).await;
+        let call_calls = refreshes() - before - credential_calls;
         println!(
-            "{}",
-            line(
-                "storm: caller wait p50",
-                percentile(&mut storm, 50.0),
-                "same burst, fresh token",
-                percentile(&mut fresh, 50.0)
-            )
+            "token calls for {callers} callers at expiry: {credential_calls} and {call_calls} (each must be 1)"
         );
+        assert_eq!((credential_calls, call_calls), (1, 1));
+        for (p, name) in [(50.0, "p50"), (99.0, "p99")] {
+            println!(
+                "{}",
+                line(
+                    &format!("storm: wait for the credential, {name}"),
+                    percentile(&mut credential_storm, p),
+                    "one token round trip",
+                    round_trip
+                )
+            );
+        }
         println!(
-            "{}",
-            line(
-                "storm: caller wait p99",
-                percentile(&mut storm, 99.0),
-                "same burst, fresh token",
-                percentile(&mut fresh, 99.0)
-            )
+            "(the same burst with a fresh token waits {} at p50, {} at p99)",
+            show(percentile(&mut credential_fresh, 50.0)),
+            show(percentile(&mut credential_fresh, 99.0))
         );
-        println!(
-            "(one token round trip alone: {}; each wait includes the caller's own API call)",
-            show(round_trip)
-        );
+        for (p, name) in [(50.0, "p50"), (99.0, "p99")] {
+            println!(
+                "{}",
+                line(
+                    &format!("storm: whole API call, {name}"),
+                    percentile(&mut call_storm, p),
+                    "same burst, fresh token",
+                    percentile(&mut call_fresh, p)
+                )
+            );
+        }
+        println!("(a whole call's wait includes its own API call, queued behind all the others)");
     });
 }

@@ -73,14 +73,16 @@ impl OAuthDriver {
     /// Returns a usable bearer credential, refreshing first when needed. Exactly one task
     /// runs a refresh; the others wait for its outcome without holding any lock.
     pub(crate) async fn bearer(self: &Arc<Self>, io: &Io) -> Result<BearerCredential, Error> {
-        if let Some(credential) = self.ready.get(io.clock.now()) {
-            return Ok(credential);
-        }
         loop {
             // Registered before the state is read, so an outcome handed over between the
             // check and the wait still wakes this task.
             let mut finished = pin!(self.finished.notified());
             finished.as_mut().enable();
+            // This thread's copy, when still valid: also how most of the tasks woken by a
+            // finished refresh get the new token, without queueing for the lock.
+            if let Some(credential) = self.ready.get(io.clock.now()) {
+                return Ok(credential);
+            }
             // `Some`: run this attempt; `None`: wait for the one in flight.
             let next = {
                 let mut life = self.lock();
