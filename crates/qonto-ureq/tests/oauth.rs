@@ -167,6 +167,29 @@ fn a_lost_refresh_response_is_recovered_inside_the_grace_window() {
 }
 
 #[test]
+fn a_lost_refresh_response_past_the_grace_window_asks_for_login_and_never_loops() {
+    let mock = common::start(MockConfig::default());
+    let (client, _) = common::oauth(&mock);
+    mock.clock().advance(Duration::from_secs(3400));
+    mock.faults().lose_next_token_responses(2);
+    // One loss, one retry inside the window, both lost: the still-valid token serves.
+    get_org(&client).unwrap();
+    assert_eq!(mock.stats().token_calls("refresh_token"), 2);
+    // Past the access token's end and the grace window: only the possibly consumed refresh
+    // token could help, and presenting it could revoke the grant. Ask for a login instead.
+    mock.clock().advance(Duration::from_secs(300));
+    for _ in 0..3 {
+        let error = get_org(&client).unwrap_err();
+        assert_eq!(error.code(), "reauthorization_required", "{error}");
+    }
+    assert_eq!(
+        mock.stats().token_calls("refresh_token"),
+        2,
+        "never presented again"
+    );
+}
+
+#[test]
 fn convenience_calls_follow_pagination() {
     let mock = common::start(MockConfig::default());
     let client = common::api_key_client(&mock, None);
