@@ -4,7 +4,7 @@
 #![allow(clippy::print_stdout, reason = "a bench reports on stdout")]
 
 use std::hint::black_box;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
 use qonto_auth_core::credentials::OAuthClient;
@@ -98,11 +98,17 @@ fn main() {
     println!("== the same, 2 threads sharing one lifecycle behind a mutex (the drivers' shape)");
     let shared = Arc::new(Mutex::new(lifecycle(now)));
     let shared_header = Arc::new(static_header);
+    // Both threads start together (a barrier), so their calls overlap and contend.
     let two_threads = |work: Arc<dyn Fn() + Send + Sync>| {
+        let start = Arc::new(Barrier::new(2));
         let threads: Vec<_> = (0..2)
             .map(|_| {
                 let work = work.clone();
-                std::thread::spawn(move || bench.per_op(200_000, || work()))
+                let start = Arc::clone(&start);
+                std::thread::spawn(move || {
+                    start.wait();
+                    bench.per_op(200_000, || work())
+                })
             })
             .collect();
         let per: Vec<f64> = threads.into_iter().map(|t| t.join().unwrap()).collect();

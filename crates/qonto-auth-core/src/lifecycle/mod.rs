@@ -98,17 +98,31 @@ pub struct ReadyCopy {
 
 impl ReadyCopy {
     /// Keeps `credential`, valid for `owner` at `generation` until `until`.
+    ///
+    /// The copy holds its own bytes of the header value: clones handed out from copies kept
+    /// by different threads never touch a shared reference count.
     pub fn new(
         owner: u64,
         generation: u64,
         until: Timestamp,
         credential: BearerCredential,
     ) -> Self {
+        let header = match HeaderValue::from_bytes(credential.header.as_bytes()) {
+            Ok(mut own) => {
+                own.set_sensitive(true);
+                own
+            }
+            // Unreachable (the bytes come from a valid value); sharing them is still correct.
+            Err(_) => credential.header,
+        };
         Self {
             owner,
             generation,
             until,
-            credential,
+            credential: BearerCredential {
+                header,
+                fingerprint: credential.fingerprint,
+            },
         }
     }
 

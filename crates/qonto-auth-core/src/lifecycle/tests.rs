@@ -716,8 +716,16 @@ fn a_ready_copy_answers_only_for_its_owner_generation_and_time() {
     let Access::Ready(c) = life.poll_access(T0) else {
         panic!()
     };
-    let copy = ReadyCopy::new(1, 7, life.ready_until(T0).unwrap(), c);
-    assert!(copy.get(1, 7, T0).is_some());
+    let copy = ReadyCopy::new(1, 7, life.ready_until(T0).unwrap(), c.clone());
+    let kept = copy.get(1, 7, T0).unwrap();
+    // The same value and fingerprint, in bytes of its own, still marked sensitive.
+    assert_eq!(kept.header, c.header);
+    assert_eq!(kept.fingerprint, c.fingerprint);
+    assert!(kept.header.is_sensitive());
+    assert_ne!(
+        kept.header.as_bytes().as_ptr(),
+        c.header.as_bytes().as_ptr()
+    );
     assert!(copy.get(2, 7, T0).is_none(), "another lifecycle");
     assert!(copy.get(1, 8, T0).is_none(), "the lifecycle changed");
     assert!(
