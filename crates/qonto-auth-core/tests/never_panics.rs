@@ -1,9 +1,11 @@
-//! Property tests: bytes from the network never make the core panic.
+//! Property tests: bytes from the network never make the core panic, and no path a caller
+//! passes takes a request off the configured host.
 
 use http::{HeaderMap, HeaderValue, StatusCode};
 use proptest::prelude::*;
 use qonto_auth_core::classify;
 use qonto_auth_core::credentials::{check_access_token, check_api_key};
+use qonto_auth_core::environment::BaseUrl;
 use qonto_auth_core::oauth::{CsrfState, parse_callback, parse_token_response};
 use qonto_auth_core::{Timestamp, TokenSet};
 
@@ -66,5 +68,27 @@ proptest! {
         let _ = check_api_key(&text);
         let _ = check_access_token(&text);
         let _ = parse_callback(&text, &CsrfState::from_bytes([0; 32]));
+    }
+
+    /// Whatever path a caller passes, a request never leaves the configured host.
+    #[test]
+    fn joined_paths_never_leave_the_configured_host(
+        path in prop_oneof![any::<String>(), "/[ -~]{0,40}", "//[ -~]{0,20}"],
+        prefixed in any::<bool>(),
+    ) {
+        let base = BaseUrl::parse(if prefixed {
+            "https://proxy.example.com:8443/prefix"
+        } else {
+            "https://thirdparty.qonto.com"
+        })
+        .unwrap();
+        if let Ok(uri) = base.join(&path) {
+            prop_assert_eq!(uri.scheme_str(), Some("https"));
+            prop_assert_eq!(uri.host(), Some(base.host()));
+            prop_assert_eq!(uri.port_u16(), prefixed.then_some(8443));
+            let root = if prefixed { "/prefix/" } else { "/" };
+            prop_assert!(uri.path().starts_with(root));
+            prop_assert!(!path.starts_with("//"));
+        }
     }
 }
