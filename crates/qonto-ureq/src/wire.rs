@@ -48,10 +48,20 @@ pub(crate) fn execute(
     request: Request<Vec<u8>>,
 ) -> Result<RawResponse, SendError> {
     let (mut parts, body) = request.into_parts();
+    // The methods the API uses; anything else is refused before a connection is opened.
+    let bodiless = match parts.method.as_str() {
+        "GET" | "HEAD" | "DELETE" => body.is_empty(),
+        "POST" | "PUT" | "PATCH" => false,
+        other => {
+            return Err(SendError::Failed(NetworkFailure {
+                stage: SendStage::NotSent,
+                description: format!("the {other} method is not supported"),
+            }));
+        }
+    };
     if parts.headers.contains_key(staging_token_header()) {
         parts.extensions.extend(staging_casing(agent).clone());
     }
-    let bodiless = body.is_empty() && matches!(parts.method.as_str(), "GET" | "HEAD" | "DELETE");
     let result = if bodiless {
         agent.run(Request::from_parts(parts, ()))
     } else {
@@ -131,4 +141,35 @@ fn from_ureq(error: ureq::Error) -> SendError {
         stage,
         description: error.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn test_agent() -> Agent {
+        agent(&TransportConfig::default())
+    }
+
+    #[test]
+    fn the_recorded_casing_is_the_only_extension_added_to_sandbox_requests() {
+        // Anything else ureq might record on a builder would be applied to every request.
+        assert_eq!(staging_casing(&test_agent()).len(), 1);
+    }
+
+    #[test]
+    fn methods_the_api_does_not_use_are_refused_before_connecting() {
+        for method in ["OPTIONS", "TRACE", "CONNECT", "PROPFIND"] {
+            let request = Request::builder()
+                .method(method)
+                .uri("http://127.0.0.1:9/v2/organization")
+                .body(Vec::new())
+                .unwrap();
+            let Err(SendError::Failed(failure)) = execute(&test_agent(), 1024, request) else {
+                panic!("{method} was not refused");
+            };
+            assert_eq!(failure.stage, SendStage::NotSent, "{method}");
+            assert!(failure.description.contains("not supported"), "{method}");
+        }
+    }
 }
