@@ -73,13 +73,23 @@ impl OAuthDriver {
     /// Returns a usable bearer credential, refreshing first when needed. Exactly one task
     /// runs a refresh; the others wait for its outcome without holding any lock.
     pub(crate) async fn bearer(self: &Arc<Self>, io: &Io) -> Result<BearerCredential, Error> {
+        // The hot path: this thread's copy, without registering for wake-ups (which locks).
+        if let Some(credential) = self.ready.get(io.clock.now()) {
+            return Ok(credential);
+        }
+        // The slow path's state (lock, wake-up registration, the refresh task) lives in a box,
+        // so every caller's future stays small: futures are moved by copying their full size.
+        Box::pin(self.bearer_slow(io)).await
+    }
+
+    async fn bearer_slow(self: &Arc<Self>, io: &Io) -> Result<BearerCredential, Error> {
         loop {
             // Registered before the state is read, so an outcome handed over between the
             // check and the wait still wakes this task.
             let mut finished = pin!(self.finished.notified());
             finished.as_mut().enable();
-            // This thread's copy, when still valid: also how most of the tasks woken by a
-            // finished refresh get the new token, without queueing for the lock.
+            // Checked again once registered: how most of the tasks woken by a finished refresh
+            // get the new token, without queueing for the lifecycle's lock.
             if let Some(credential) = self.ready.get(io.clock.now()) {
                 return Ok(credential);
             }
