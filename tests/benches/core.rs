@@ -4,7 +4,9 @@
 #![allow(clippy::print_stdout, reason = "a bench reports on stdout")]
 
 use std::hint::black_box;
+use std::pin::pin;
 use std::sync::{Arc, Barrier, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use qonto_auth_core::credentials::OAuthClient;
@@ -34,20 +36,60 @@ fn lifecycle(now: Timestamp) -> TokenLifecycle {
 }
 
 /// An OAuth client over a memory store holding a fresh token, on a fixed clock.
-fn ureq_client(now: Timestamp) -> qonto_ureq::Client {
-    let store = Arc::new(qonto_store::MemoryStore::with_tokens(TokenSet {
+/// Fresh tokens issued at `now`.
+fn tokens(now: Timestamp) -> TokenSet {
+    TokenSet {
         access_token: AccessToken::new("ory_at_0123456789abcdef0123456789abcdef"),
         expires_at: now + Duration::from_secs(3600),
         refresh_token: Some(RefreshToken::new("ory_rt_0123456789abcdef")),
         refresh_issued_at: Some(now),
         scope: None,
         refresh_pending_since: None,
-    }));
+    }
+}
+
+fn ureq_client(now: Timestamp) -> qonto_ureq::Client {
+    let store = Arc::new(qonto_store::MemoryStore::with_tokens(tokens(now)));
     let client = OAuthClient::new("id", ClientSecret::new("s"), "http://127.0.0.1:1/cb").unwrap();
     qonto_ureq::Client::builder(Environment::production())
         .clock(qonto_ureq::Clock::custom(move || now))
         .oauth(client, store)
         .unwrap()
+}
+
+/// CPU time the calling thread has used, from `/proc/thread-self/stat` (Linux; 10 ms ticks).
+fn thread_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    // Fields after the command name, which ends with the last ')': utime and stime are the
+    // 12th and 13th of them, in clock ticks (100 per second).
+    let mut fields = stat.get(stat.rfind(')')? + 2..)?.split(' ');
+    let user: u64 = fields.nth(11)?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((user + system) * 10))
+}
+
+fn reqwest_client(now: Timestamp) -> qonto_reqwest::Client {
+    let store = Arc::new(qonto_store::MemoryStore::with_tokens(tokens(now)));
+    let client = OAuthClient::new("id", ClientSecret::new("s"), "http://127.0.0.1:1/cb").unwrap();
+    // Building reads the store on the runtime; the ready path itself needs none.
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(
+            qonto_reqwest::Client::builder(Environment::production())
+                .clock(qonto_reqwest::Clock::custom(move || now))
+                .oauth(client, store),
+        )
+        .unwrap()
+}
+
+/// Polls a future once; the hot path never suspends, so it must be ready.
+fn ready_now<F: Future>(future: F) -> F::Output {
+    let mut context = Context::from_waker(Waker::noop());
+    match pin!(future).poll(&mut context) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the hot path suspended"),
+    }
 }
 
 fn header_of(access: Access) -> HeaderValue {
@@ -98,28 +140,37 @@ fn main() {
     println!("== the same, 2 threads sharing one lifecycle behind a mutex (the drivers' shape)");
     let shared = Arc::new(Mutex::new(lifecycle(now)));
     let shared_header = Arc::new(static_header);
-    // Both threads start together (a barrier), so their calls overlap and contend; the
-    // overlap printed beside each figure is the threads' summed busy time over the wall time
-    // (2.0 when they ran side by side all along, 1.0 when the scheduler kept them apart).
+    // Both threads start together (a barrier), so their calls overlap and contend. Beside each
+    // figure: the CPU time both threads used over the wall time they took together (2.0 when
+    // they really ran side by side, 1.0 when they took turns on one CPU).
     let two_threads = |work: Arc<dyn Fn() + Send + Sync>| {
         let start = Arc::new(Barrier::new(2));
-        let wall = Instant::now();
         let threads: Vec<_> = (0..2)
             .map(|_| {
                 let work = work.clone();
                 let start = Arc::clone(&start);
                 std::thread::spawn(move || {
                     start.wait();
-                    let busy = Instant::now();
-                    let per_call = bench.per_op(200_000, || work());
-                    (per_call, busy.elapsed())
+                    let (began, cpu_before) = (Instant::now(), thread_cpu());
+                    let per_call = bench.per_op(1_000_000, || work());
+                    let cpu = thread_cpu()
+                        .zip(cpu_before)
+                        .map(|(after, before)| after - before);
+                    (per_call, began, Instant::now(), cpu)
                 })
             })
             .collect();
-        let runs: Vec<(f64, Duration)> = threads.into_iter().map(|t| t.join().unwrap()).collect();
-        let overlap =
-            runs.iter().map(|r| r.1.as_secs_f64()).sum::<f64>() / wall.elapsed().as_secs_f64();
-        println!("    (2 threads overlapped {overlap:.2} of 2)");
+        let runs: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        let began = runs.iter().map(|r| r.1).min().unwrap();
+        let ended = runs.iter().map(|r| r.2).max().unwrap();
+        let cpu: Option<Duration> = runs.iter().map(|r| r.3).sum();
+        match cpu {
+            Some(cpu) => println!(
+                "    (CPU overlap of the 2 threads: {:.2} of 2)",
+                cpu.as_secs_f64() / (ended - began).as_secs_f64()
+            ),
+            None => println!("    (CPU overlap of the 2 threads: unknown on this system)"),
+        }
         runs.iter().map(|r| r.0).sum::<f64>() / runs.len() as f64
     };
     let locked = two_threads(Arc::new(move || {
@@ -166,6 +217,33 @@ fn main() {
         "{}",
         line(
             "Client::authorization, 2 threads, per call",
+            two,
+            "Arc clone of a header",
+            unlocked_again
+        )
+    );
+
+    println!("== the same through qonto-reqwest's client (its future, polled once: it is ready)");
+    let client = reqwest_client(now);
+    let single = bench.per_op(1_000_000, || {
+        black_box(ready_now(client.authorization()).unwrap());
+    });
+    println!(
+        "{}",
+        line(
+            "async Client::authorization, 1 thread",
+            single,
+            "clone a static header",
+            baseline
+        )
+    );
+    let two = two_threads(Arc::new(move || {
+        black_box(ready_now(client.authorization()).unwrap());
+    }));
+    println!(
+        "{}",
+        line(
+            "async Client::authorization, 2 threads, per call",
             two,
             "Arc clone of a header",
             unlocked_again
