@@ -150,31 +150,33 @@ fn a_revoked_access_token_is_refreshed_once_and_retried_once() {
     assert_eq!(mock.stats().requests("/v2/organization", 200), 1);
 }
 
-#[test]
-fn a_lost_refresh_response_is_recovered_inside_the_grace_window() {
+/// A client whose token is due for a refresh, making one call while the next `lost` token
+/// answers are lost: the call succeeds after exactly two token calls (one loss, one retry).
+fn refresh_with_lost_answers(lost: u64) -> (qonto_mock::MockServer, qonto_ureq::Client) {
     let mock = common::start(MockConfig::default());
     let (client, _) = common::oauth(&mock);
     mock.clock().advance(Duration::from_secs(3400));
-    mock.faults().lose_next_token_responses(1);
+    mock.faults().lose_next_token_responses(lost);
     get_org(&client).unwrap();
     assert_eq!(
         mock.stats().token_calls("refresh_token"),
         2,
         "one loss, one retry"
     );
+    (mock, client)
+}
+
+#[test]
+fn a_lost_refresh_response_is_recovered_inside_the_grace_window() {
+    let (mock, client) = refresh_with_lost_answers(1);
     mock.clock().advance(Duration::from_secs(3400));
     get_org(&client).unwrap();
 }
 
 #[test]
 fn a_lost_refresh_response_past_the_grace_window_asks_for_login_and_never_loops() {
-    let mock = common::start(MockConfig::default());
-    let (client, _) = common::oauth(&mock);
-    mock.clock().advance(Duration::from_secs(3400));
-    mock.faults().lose_next_token_responses(2);
     // One loss, one retry inside the window, both lost: the still-valid token serves.
-    get_org(&client).unwrap();
-    assert_eq!(mock.stats().token_calls("refresh_token"), 2);
+    let (mock, client) = refresh_with_lost_answers(2);
     // Past the access token's end and the grace window: only the possibly consumed refresh
     // token could help, and presenting it could revoke the grant. Ask for a login instead.
     mock.clock().advance(Duration::from_secs(300));
