@@ -14,13 +14,10 @@ fn get_org(client: &qonto_ureq::Client) -> Result<(), Error> {
     client.organization().map(|_| ())
 }
 
-#[test]
-fn a_thousand_threads_cause_exactly_one_refresh_for_a_stale_token() {
-    let mock = common::start(MockConfig::default());
-    let (client, _store) = common::oauth(&mock);
-    mock.clock().advance(Duration::from_secs(3590));
-    let barrier = Arc::new(Barrier::new(1000));
-    let threads: Vec<_> = (0..1000)
+/// Runs `threads` concurrent organization calls that all start at once; all must succeed.
+fn stampede(client: &qonto_ureq::Client, threads: usize) {
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
         .map(|_| {
             let (client, barrier) = (client.clone(), barrier.clone());
             thread::spawn(move || {
@@ -29,9 +26,17 @@ fn a_thousand_threads_cause_exactly_one_refresh_for_a_stale_token() {
             })
         })
         .collect();
-    for t in threads {
-        t.join().unwrap().unwrap();
+    for handle in handles {
+        handle.join().unwrap().unwrap();
     }
+}
+
+#[test]
+fn a_thousand_threads_cause_exactly_one_refresh_for_a_stale_token() {
+    let mock = common::start(MockConfig::default());
+    let (client, _store) = common::oauth(&mock);
+    mock.clock().advance(Duration::from_secs(3590));
+    stampede(&client, 1000);
     assert_eq!(mock.stats().token_calls("refresh_token"), 1);
 }
 
@@ -42,19 +47,7 @@ fn a_thousand_threads_cause_exactly_one_refresh_at_cold_start_with_an_expired_to
         Arc::new(MemoryStore::with_tokens(common::issued_tokens(&mock)));
     mock.clock().advance(Duration::from_secs(7200));
     let client = common::oauth_with_store(&mock, store, TransportConfig::default());
-    let barrier = Arc::new(Barrier::new(1000));
-    let threads: Vec<_> = (0..1000)
-        .map(|_| {
-            let (client, barrier) = (client.clone(), barrier.clone());
-            thread::spawn(move || {
-                barrier.wait();
-                get_org(&client)
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap().unwrap();
-    }
+    stampede(&client, 1000);
     assert_eq!(mock.stats().token_calls("refresh_token"), 1);
 }
 
