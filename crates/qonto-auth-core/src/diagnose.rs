@@ -378,6 +378,12 @@ pub fn finding_for_refresh_error(error: &RefreshError) -> Finding {
             Family::Configuration,
             "check the OAuth client id and secret (Developer Portal) and the OAuth base URL",
         ),
+        RefreshError::NotSaved(_) => (
+            Family::Server,
+            "make the token store writable again (disk space, permissions of its directory), \
+             then run any command within about a minute: it retries the refresh once and saves \
+             the tokens; after that, run `qonto auth login`",
+        ),
         _ => (
             Family::Server,
             "retry later; if it persists, check the network and Qonto's status",

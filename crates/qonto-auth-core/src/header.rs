@@ -14,6 +14,17 @@ pub fn staging_token_header() -> HeaderName {
     HeaderName::from_static("x-qonto-staging-token")
 }
 
+/// Headers of a request whose exact casing matters on the wire, carried in the request's
+/// `http::Extensions` (the `http` crate stores names in lowercase). An HTTP/1.1 driver writes
+/// each name listed here with this casing; the staging token is the documented case.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct ExactCase(pub &'static [&'static str]);
+
+impl ExactCase {
+    /// `X-Qonto-Staging-Token`.
+    pub const STAGING: Self = Self(&[facts::STAGING_TOKEN_HEADER]);
+}
+
 /// The gateway trace id header name.
 pub fn trace_id_header() -> HeaderName {
     HeaderName::from_static(facts::TRACE_ID_HEADER)

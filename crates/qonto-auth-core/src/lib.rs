@@ -8,6 +8,8 @@
 //!   Qonto's troubleshooting guide is its own typed error.
 //! - Encodes [headers](mod@header) exactly as documented, secrets marked sensitive, and builds
 //!   API [requests](mod@request) and [OAuth](mod@oauth) requests as `http::Request<Vec<u8>>`.
+//! - Drives every API [call](mod@call): authorization, the headers it needs, classification of
+//!   the answer, the single 401 retry after a refresh, and bounded pagination.
 //! - Runs the OAuth [token lifecycle](mod@lifecycle): expiry anchored at send time, proactive
 //!   refresh with jitter, a hard floor, single flight, persist-before-use, the 60 s rotation
 //!   grace, bounded retries, re-authorization when the grant is gone.
@@ -24,33 +26,42 @@
 //!
 //! # The driving loop
 //!
-//! After every input, drain the outputs. For an API call: [`TokenLifecycle::poll_access`];
-//! when it says `Wait`, take the attempt from [`TokenLifecycle::poll_refresh`], drive its
-//! [`AttemptStep`]s to `Done`, and hand the outcome back.
+//! The core decides; a driver performs the I/O it is asked for and feeds the result back,
+//! draining the outputs after every input (the shape of quinn-proto and str0m). Every enum a
+//! driver matches ([`CallStep`], [`Access`], [`AttemptStep`]) is exhaustive, so a new step
+//! breaks every driver at compile time.
 //!
 //! ```text
-//!   driver                                   core
-//!   ──────                                   ────
-//!   now ──► poll_access(now) ─────────────► Ready(header) │ Wait │ Unavailable(error)
-//!   now ──► poll_refresh(now) ────────────► Some(TokenAttempt)        (one at a time)
-//!   lock store, read ─► handle_stored ────► Send(request)
-//!   send, receive ────► handle_response ──► Persist(tokens)
-//!   write, fsync ─────► handle_persisted ─► Done(id, outcome)
-//!   unlock ───────────► handle_refresh_outcome(now, id, outcome)
+//!   driver                                     core
+//!   ──────                                     ────
+//!   Call::new(env, spec), start ─────────────► Authorize
+//!     credential: poll_access(now) ──────────► Ready(cred) │ Refresh(attempt) │ Wait │ Unavailable
+//!       Refresh: attempt.start(now) ─────────► Lock{read} │ Send(token request)
+//!         lock store, read ─► handle_locked ─► Persist(mark) │ Send
+//!         send ────────────► handle_sent ────► Persist(tokens)
+//!         save ────────────► handle_saved ───► Done(id, outcome)
+//!         unlock ──────────► handle_refresh_outcome ─► AttemptResult (what the driver gets)
+//!       Wait: sleep until an outcome is handed over, ask again
+//!     handle_credential(cred) ───────────────► Send(request)
+//!   send ──────────────────► handle_sent ────► Done(result) │ Unauthorized(fingerprint)
+//!   handle_unauthorized ───► handle_advice ──► Authorize (once) │ Done(error)
 //! ```
 //!
 //! ```
 //! use std::time::Duration;
-//! use http::{HeaderMap, StatusCode};
+//! use qonto_auth_core::call::{Call, CallSpec, CallStep, Credential};
 //! use qonto_auth_core::credentials::OAuthClient;
 //! use qonto_auth_core::environment::Environment;
-//! use qonto_auth_core::lifecycle::{Access, AttemptStep, LifecycleConfig, Stored, TokenLifecycle};
+//! use qonto_auth_core::http::{Response, StatusCode};
+//! use qonto_auth_core::lifecycle::{Access, AttemptResult, AttemptStep, LifecycleConfig, TokenLifecycle};
 //! use qonto_auth_core::secret::{AccessToken, ClientSecret, RefreshToken};
 //! use qonto_auth_core::{Timestamp, TokenSet};
 //!
 //! let start = Timestamp::from_unix_secs(1_700_000_000);
 //! let client = OAuthClient::new("client-id", ClientSecret::new("s3cret"), "http://127.0.0.1:8910/cb")?;
-//! let mut life = TokenLifecycle::new(Environment::production(), client, LifecycleConfig::default());
+//! let environment = Environment::production();
+//! let mut life = TokenLifecycle::new(environment.clone(), client, LifecycleConfig::default())
+//!     .with_shared_store(false); // a memory store: no lock, no re-read
 //! life.handle_tokens(Some(TokenSet {
 //!     access_token: AccessToken::new("ory_at_old"),
 //!     expires_at: start + Duration::from_secs(3600),
@@ -60,30 +71,33 @@
 //!     refresh_pending_since: None,
 //! }));
 //!
-//! // Fresh token: ready, and no refresh is due.
-//! assert!(matches!(life.poll_access(start), Access::Ready(_)));
-//! assert!(life.poll_refresh(start).is_none());
-//!
-//! // 58 minutes later the proactive refresh is due (5 min margin + up to 60 s jitter).
-//! let later = start + Duration::from_secs(58 * 60);
-//! let mut attempt = life.poll_refresh(later).expect("refresh due");
-//! assert!(life.poll_refresh(later).is_none(), "single flight");
-//! let AttemptStep::Send(request) = attempt.handle_stored(later, Stored::Unshared) else { panic!() };
+//! // 58 minutes later a call needs the token, and the proactive refresh is due.
+//! let now = start + Duration::from_secs(58 * 60);
+//! let mut call = Call::new(&environment, CallSpec::get("/v2/organization"))?;
+//! assert!(matches!(call.start(), CallStep::Authorize));
+//! let Access::Refresh(mut attempt) = life.poll_access(now) else { panic!() };
+//! assert!(matches!(life.poll_access(now), Access::Ready(_)), "others keep the current token");
+//! let AttemptStep::Send(request) = attempt.start(now) else { panic!() };
 //! assert_eq!(request.http().uri(), "https://oauth.qonto.com/oauth2/token");
 //!
-//! // The server answers; the new tokens must be persisted before anyone uses them.
+//! // The token endpoint answers; the new tokens are persisted before anyone uses them.
 //! let body = br#"{"access_token":"ory_at_new","expires_in":3600,"token_type":"bearer","refresh_token":"ory_rt_new"}"#;
-//! let step = attempt.handle_response(StatusCode::OK, &HeaderMap::new(), body);
-//! let AttemptStep::Persist(tokens) = step else { panic!() };
-//! assert_eq!(tokens.expires_at, later + Duration::from_secs(3600), "anchored at send time");
-//! let AttemptStep::Done(id, outcome) = attempt.handle_persisted() else { panic!() };
-//! life.handle_refresh_outcome(later, id, outcome);
+//! let AttemptStep::Persist(tokens) = attempt.handle_sent(now, Ok(Response::new(body.to_vec()))) else { panic!() };
+//! assert_eq!(tokens.expires_at, now + Duration::from_secs(3600), "anchored at send time");
+//! let AttemptStep::Done(id, outcome) = attempt.handle_saved(Ok(())) else { panic!() };
+//! assert!(matches!(life.handle_refresh_outcome(now, id, outcome), AttemptResult::Done));
 //!
-//! let Access::Ready(credential) = life.poll_access(later) else { panic!() };
-//! assert_eq!(credential.header, "Bearer ory_at_new");
+//! // The call goes out with the new token; its answer is classified.
+//! let Access::Ready(credential) = life.poll_access(now) else { panic!() };
+//! let CallStep::Send(request) = call.handle_credential(Ok(Credential::from(credential))) else { panic!() };
+//! assert_eq!(request.headers()["authorization"], "Bearer ory_at_new");
+//! let answer = Response::builder().status(StatusCode::OK).body(b"{}".to_vec())?;
+//! let CallStep::Done(Ok(response)) = call.handle_sent(Ok(answer)) else { panic!() };
+//! assert_eq!(response.status, StatusCode::OK);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod call;
 pub mod classify;
 pub mod credentials;
 pub mod diagnose;
@@ -104,6 +118,7 @@ mod redaction_tests;
 
 pub use http;
 
+pub use call::{ApiResponse, Call, CallError, CallSpec, CallStep};
 pub use classify::{ApiError, Classification, ErrorKind, classify};
 pub use environment::{Environment, EnvironmentKind};
 pub use lifecycle::{Access, AttemptStep, TokenAttempt, TokenLifecycle};

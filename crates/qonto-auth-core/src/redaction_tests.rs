@@ -150,13 +150,21 @@ fn no_public_type_or_error_shows_a_secret() {
     let config = LifecycleConfig::default();
     let mut life = TokenLifecycle::new(sandbox, client, config);
     life.handle_tokens(Some(tokens));
-    let ready = life.poll_access(now);
-    assert!(matches!(ready, Access::Ready(_)));
-    debug_clean!(life, ready, life.status(now));
-    let mut attempt = life.poll_refresh(now).unwrap();
-    debug_clean!(attempt);
-    let step = attempt.handle_stored(now, Stored::Unshared);
+    let access = life.poll_access(now);
+    debug_clean!(life, access, life.status(now));
+    let Access::Refresh(mut attempt) = access else {
+        panic!("a refresh is due")
+    };
+    let Access::Ready(ready) = life.poll_access(now) else {
+        panic!("the current token serves meanwhile")
+    };
+    debug_clean!(attempt, ready, crate::call::Credential::from(ready));
+    let step = attempt.start(now);
+    assert!(matches!(step, AttemptStep::Lock { read: true }));
     debug_clean!(step);
+    let step = attempt.handle_stored(now, Stored::Tokens(life.tokens().unwrap().clone()));
+    debug_clean!(step);
+    let _ = attempt.handle_persisted();
     let step = attempt.handle_response(StatusCode::OK, &HeaderMap::new(), body.as_bytes());
     assert!(matches!(step, AttemptStep::Persist(_)));
     debug_clean!(step);

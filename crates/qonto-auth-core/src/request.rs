@@ -4,7 +4,7 @@ use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request};
 
 use crate::environment::{Environment, EnvironmentError};
-use crate::header::{Authorization, HeaderError, staging_token_header, staging_value};
+use crate::header::{Authorization, ExactCase, HeaderError, staging_token_header, staging_value};
 
 /// Builds an authenticated Business API request.
 ///
@@ -41,15 +41,35 @@ pub fn api_request_with(
     path_and_query: &str,
     json_body: Option<Vec<u8>>,
 ) -> Result<Request<Vec<u8>>, RequestError> {
+    let mut request = prepare_request(environment, method, path_and_query, json_body)?;
+    request.headers_mut().insert(AUTHORIZATION, authorization);
+    Ok(request)
+}
+
+/// Builds an API request with every header but `Authorization`: `Accept`, `Content-Type` for
+/// a body, and in the sandbox `X-Qonto-Staging-Token` (sensitive), whose exact casing is
+/// noted as [`ExactCase`] in the request's extensions.
+///
+/// # Errors
+///
+/// As [`api_request`].
+pub fn prepare_request(
+    environment: &Environment,
+    method: Method,
+    path_and_query: &str,
+    json_body: Option<Vec<u8>>,
+) -> Result<Request<Vec<u8>>, RequestError> {
     let uri = environment.endpoints().api().join(path_and_query)?;
     let mut request = Request::new(Vec::new());
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     let headers = request.headers_mut();
-    headers.insert(AUTHORIZATION, authorization);
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-    add_staging_header(environment, headers)?;
+    if add_staging_header(environment, headers)? {
+        request.extensions_mut().insert(ExactCase::STAGING);
+    }
     if let Some(body) = json_body {
+        let headers = request.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         *request.body_mut() = body;
     }
@@ -57,6 +77,7 @@ pub fn api_request_with(
 }
 
 /// Adds `X-Qonto-Staging-Token` when the environment is the sandbox; never in production.
+/// Returns whether it was added.
 ///
 /// # Errors
 ///
@@ -64,11 +85,14 @@ pub fn api_request_with(
 pub fn add_staging_header(
     environment: &Environment,
     headers: &mut http::HeaderMap,
-) -> Result<(), HeaderError> {
-    if let Some(token) = environment.staging_token() {
-        headers.insert(staging_token_header(), staging_value(token)?);
+) -> Result<bool, HeaderError> {
+    match environment.staging_token() {
+        Some(token) => {
+            headers.insert(staging_token_header(), staging_value(token)?);
+            Ok(true)
+        }
+        None => Ok(false),
     }
-    Ok(())
 }
 
 /// Why a request could not be built.
@@ -81,6 +105,9 @@ pub enum RequestError {
     /// A credential could not be encoded as a header.
     #[error(transparent)]
     Header(#[from] HeaderError),
+    /// A call was driven out of order (a bug in the driver).
+    #[error("call driven out of order: {0}")]
+    DriverMisuse(&'static str),
 }
 
 #[cfg(test)]

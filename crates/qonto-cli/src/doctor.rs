@@ -6,7 +6,7 @@ use qonto_auth_core::diagnose::{Family, Finding, Severity, check_settings, worst
 use qonto_auth_core::facts::PROBE_PATH;
 use qonto_auth_core::header::AuthMethod;
 use qonto_auth_core::http::Method;
-use qonto_auth_core::lifecycle::Warning;
+use qonto_auth_core::lifecycle::Event;
 use qonto_store::TokenStore;
 
 use crate::cli::Output;
@@ -82,8 +82,8 @@ pub(crate) fn findings(resolved: &Resolved) -> Vec<Finding> {
         }),
         Err(error) => findings.push(Failure::from_client(error, method).0),
     }
-    for warning in client.take_warnings() {
-        if let Warning::RefreshTokenExpiring { expires_at } = warning {
+    for event in client.take_events() {
+        if let Event::RefreshTokenExpiring { expires_at } = event {
             findings.push(Finding {
                 code: "refresh_token_expiring",
                 severity: Severity::Warn,

@@ -1,9 +1,11 @@
-//! Token stores for async code, and the adapter running any blocking
-//! [`qonto_store::TokenStore`] on Tokio's blocking pool.
+//! Token stores for async code: the adapter running a shared blocking
+//! [`qonto_store::TokenStore`] on Tokio's blocking pool, the inline path for memory stores,
+//! and the store side of a token attempt's steps.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use qonto_auth_core::lifecycle::Stored;
 use qonto_store::{StoreError, TokenSet, TokenStore};
 use tokio::sync::{mpsc, oneshot};
 
@@ -180,4 +182,75 @@ fn ended() -> StoreError {
         path: String::from("(token store)"),
         source: std::io::Error::other("the token store's blocking task ended early"),
     }
+}
+
+/// A blocking store only this process uses (a memory store), called inline: its operations
+/// never wait on another process, so they need no blocking-pool hop. Attempts on it neither
+/// lock nor re-read it; a save is one short locked write.
+pub(crate) struct InlineStore(pub(crate) Arc<dyn TokenStore>);
+
+#[async_trait]
+impl AsyncTokenStore for InlineStore {
+    async fn load(&self) -> Result<Option<TokenSet>, StoreError> {
+        self.0.load()
+    }
+
+    async fn lock(&self) -> Result<Box<dyn AsyncStoreGuard>, StoreError> {
+        Ok(Box::new(Self(Arc::clone(&self.0))))
+    }
+
+    fn is_shared(&self) -> bool {
+        false
+    }
+}
+
+#[async_trait]
+impl AsyncStoreGuard for InlineStore {
+    async fn load(&mut self) -> Result<Option<TokenSet>, StoreError> {
+        self.0.load()
+    }
+
+    async fn save(&mut self, tokens: &TokenSet) -> Result<(), StoreError> {
+        self.0.lock()?.save(tokens)
+    }
+
+    async fn clear(&mut self) -> Result<(), StoreError> {
+        self.0.lock()?.clear()
+    }
+}
+
+/// The store lock an attempt holds from its `Lock` step to `Done`.
+pub(crate) type Held = Option<Box<dyn AsyncStoreGuard>>;
+
+/// Performs an `AttemptStep::Lock`: the lock into `held`, and a read when asked.
+pub(crate) async fn lock_and_read(
+    store: &dyn AsyncTokenStore,
+    read: bool,
+    held: &mut Held,
+) -> Result<Stored, String> {
+    let guard = held.insert(store.lock().await.map_err(|e| e.to_string())?);
+    if !read {
+        return Ok(Stored::NotRead);
+    }
+    match guard.load().await {
+        Ok(Some(tokens)) => Ok(Stored::Tokens(tokens)),
+        Ok(None) => Ok(Stored::Empty),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+/// Performs an `AttemptStep::Persist`: under the held lock, or in one locked write.
+pub(crate) async fn save(
+    store: &dyn AsyncTokenStore,
+    held: &mut Held,
+    tokens: &TokenSet,
+) -> Result<(), String> {
+    let result = match held {
+        Some(guard) => guard.save(tokens).await,
+        None => match store.lock().await {
+            Ok(mut guard) => guard.save(tokens).await,
+            Err(error) => Err(error),
+        },
+    };
+    result.map_err(|e| e.to_string())
 }

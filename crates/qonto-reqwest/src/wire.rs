@@ -2,18 +2,13 @@
 
 use std::error::Error as _;
 
-use http::{HeaderMap, Request, StatusCode};
+use http::{Request, Response};
+use qonto_auth_core::call::SendFailure;
+use qonto_auth_core::header::ExactCase;
 use qonto_auth_core::http;
 use qonto_auth_core::lifecycle::{NetworkFailure, SendStage};
 
-use qonto_transport::{Error, SendError, TransportConfig};
-
-/// A response read in full (up to the size cap).
-pub(crate) struct RawResponse {
-    pub(crate) status: StatusCode,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Vec<u8>,
-}
+use qonto_transport::{Error, TransportConfig};
 
 /// A reqwest client configured for Qonto: HTTP/1.1 only with title-case header names (so
 /// `X-Qonto-Staging-Token` keeps its documented casing), no redirects, timeouts always set.
@@ -68,16 +63,18 @@ fn tls(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, Error>
 }
 
 /// Sends a request described by the core and reads the whole response, never more than
-/// `max_body` bytes of body.
+/// `max_body` bytes of body. Headers the core marks [`ExactCase`] keep their casing because
+/// every name is written in title case on HTTP/1.1.
 pub(crate) async fn execute(
     client: &reqwest::Client,
     max_body: u64,
-    request: Request<Vec<u8>>,
-) -> Result<RawResponse, SendError> {
+    mut request: Request<Vec<u8>>,
+) -> Result<Response<Vec<u8>>, SendFailure> {
+    request.extensions_mut().remove::<ExactCase>();
     let request = reqwest::Request::try_from(request).map_err(from_reqwest)?;
     let mut response = client.execute(request).await.map_err(from_reqwest)?;
     if response.content_length().is_some_and(|n| n > max_body) {
-        return Err(SendError::TooLarge(max_body));
+        return Err(SendFailure::TooLarge(max_body));
     }
     let status = response.status();
     let headers = std::mem::take(response.headers_mut());
@@ -85,19 +82,18 @@ pub(crate) async fn execute(
     while let Some(chunk) = response.chunk().await.map_err(from_reqwest)? {
         let total = u64::try_from(body.len().saturating_add(chunk.len())).unwrap_or(u64::MAX);
         if total > max_body {
-            return Err(SendError::TooLarge(max_body));
+            return Err(SendFailure::TooLarge(max_body));
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(RawResponse {
-        status,
-        headers,
-        body,
-    })
+    let mut answer = Response::new(body);
+    *answer.status_mut() = status;
+    *answer.headers_mut() = headers;
+    Ok(answer)
 }
 
 /// Sorts a client error by whether the request may have reached the server.
-fn from_reqwest(error: reqwest::Error) -> SendError {
+fn from_reqwest(error: reqwest::Error) -> SendFailure {
     // Connect failures (refused, DNS, TLS handshake, connect timeout) happen before any
     // byte of the request is written; everything else may have reached the server.
     let stage = if error.is_connect() || error.is_builder() {
@@ -105,7 +101,7 @@ fn from_reqwest(error: reqwest::Error) -> SendError {
     } else {
         SendStage::MaybeSent
     };
-    SendError::Failed(NetworkFailure {
+    SendFailure::Failed(NetworkFailure {
         stage,
         description: describe(&error),
     })

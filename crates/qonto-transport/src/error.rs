@@ -1,5 +1,6 @@
 //! Errors of both transports.
 
+use qonto_auth_core::call::{CallError, DecodeError, PageError};
 use qonto_auth_core::lifecycle::{NetworkFailure, RefreshError};
 use qonto_auth_core::request::RequestError;
 use qonto_auth_core::{ApiError, EnvironmentKind};
@@ -15,8 +16,8 @@ pub enum Error {
     /// The request did not complete (DNS, connect, TLS, timeout, reset).
     #[error("network error: {}", .0.description)]
     Network(NetworkFailure),
-    /// No usable OAuth token: re-authorization required, misconfiguration, or a refresh that
-    /// keeps failing.
+    /// No usable OAuth token: re-authorization required, misconfiguration, a refresh that
+    /// keeps failing, or refreshed tokens that could not be saved.
     #[error(transparent)]
     Auth(RefreshError),
     /// The token store failed.
@@ -26,13 +27,11 @@ pub enum Error {
     #[error(transparent)]
     Request(#[from] RequestError),
     /// A successful answer could not be decoded into the expected type.
-    #[error("could not decode the {what} response: {reason}")]
-    Decode {
-        /// What was being decoded.
-        what: &'static str,
-        /// The decoder's message (no body content).
-        reason: String,
-    },
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// A paginated listing was stopped (a limit, or a server pointing backwards).
+    #[error(transparent)]
+    Pagination(PageError),
     /// The response body exceeded the configured cap.
     #[error("response body larger than {limit} bytes")]
     BodyTooLarge {
@@ -52,6 +51,28 @@ pub enum Error {
     },
 }
 
+impl From<CallError> for Error {
+    fn from(error: CallError) -> Self {
+        match error {
+            CallError::Api(e) => Self::Api(e),
+            CallError::Network(e) => Self::Network(e),
+            CallError::BodyTooLarge { limit } => Self::BodyTooLarge { limit },
+            CallError::Auth(e) => Self::Auth(e),
+            CallError::Request(e) => Self::Request(e),
+            _ => Self::Request(RequestError::DriverMisuse("an unknown call error")),
+        }
+    }
+}
+
+impl From<PageError> for Error {
+    fn from(error: PageError) -> Self {
+        match error {
+            PageError::Decode(e) => Self::Decode(e),
+            other => Self::Pagination(other),
+        }
+    }
+}
+
 impl Error {
     /// A stable snake_case code for the failure.
     pub fn code(&self) -> &'static str {
@@ -60,8 +81,11 @@ impl Error {
             Self::Network(_) => "network_error",
             Self::Auth(e) => e.code(),
             Self::Store(_) => "token_store_error",
-            Self::Request(_) => "invalid_request",
-            Self::Decode { .. } => "decode_error",
+            Self::Request(RequestError::Path(_)) => "request_path_invalid",
+            Self::Request(RequestError::Header(_)) => "credential_unencodable",
+            Self::Request(_) => "driver_misuse",
+            Self::Decode(_) => "decode_error",
+            Self::Pagination(_) => "pagination_stopped",
             Self::BodyTooLarge { .. } => "body_too_large",
             Self::NotOAuth => "not_oauth",
             Self::Environment { .. } => "invalid_environment",
@@ -72,6 +96,7 @@ impl Error {
     pub fn trace_id(&self) -> Option<&str> {
         match self {
             Self::Api(e) => e.trace_id.as_deref(),
+            Self::Auth(e) => e.trace_id(),
             _ => None,
         }
     }

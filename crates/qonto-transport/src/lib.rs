@@ -1,22 +1,22 @@
 //! Types shared by the qonto-auth transports (`qonto-ureq`, blocking, and `qonto-reqwest`,
 //! async), so both speak the same language: one [`Error`], one [`TransportConfig`], one
-//! [`Clock`], one [`ApiResponse`].
+//! [`Clock`], the builders' [`ClientSettings`], and the store side of a token attempt.
 //!
-//! This crate does no I/O and holds no logic beyond these types; each transport re-exports
-//! them, so users never need to depend on it directly.
+//! This crate does no network I/O and makes no decision (the core does); each transport
+//! re-exports what its users need, so they never depend on it directly.
 
+mod builder;
 mod config;
 mod error;
 mod ready_cache;
-mod response;
-mod send_error;
 mod settings;
 mod static_credential;
+pub mod store_steps;
 
+pub use builder::{Auth, ClientParts};
 pub use config::{Clock, TransportConfig};
 pub use error::Error;
+pub use qonto_auth_core::call::ApiResponse;
 pub use ready_cache::ReadyCache;
-pub use response::ApiResponse;
-pub use send_error::SendError;
 pub use settings::ClientSettings;
 pub use static_credential::StaticCredential;

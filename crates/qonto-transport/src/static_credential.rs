@@ -1,5 +1,6 @@
 //! API keys and fixed access tokens, encoded as an `Authorization` value once per client.
 
+use qonto_auth_core::call::{CallError, Credential};
 use qonto_auth_core::credentials::ApiKey;
 use qonto_auth_core::header::{Authorization, HeaderError};
 use qonto_auth_core::http::HeaderValue;
@@ -48,6 +49,21 @@ impl StaticCredential {
         self.header
             .clone()
             .map_err(|e| Error::Request(RequestError::from(e)))
+    }
+
+    /// The credential a call's `Authorize` step is answered with.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::Request`] when the credential cannot be encoded as a header.
+    pub fn credential(&self) -> Result<Credential, CallError> {
+        match &self.header {
+            Ok(header) => Ok(Credential {
+                header: header.clone(),
+                fingerprint: None,
+            }),
+            Err(e) => Err(CallError::Request(RequestError::from(*e))),
+        }
     }
 }
 

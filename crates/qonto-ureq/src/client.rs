@@ -1,64 +1,27 @@
-//! The blocking client.
+//! The blocking client: a short loop per operation over the core's state machines.
 
 use std::sync::Arc;
 
-use http::{Method, StatusCode};
-use qonto_auth_core::Environment;
-use qonto_auth_core::classify::classify;
+use http::Method;
+use qonto_auth_core::call::{Call, CallSpec, CallStep, Credential, Pages};
 use qonto_auth_core::credentials::{ApiKey, OAuthClient};
-use qonto_auth_core::http;
-use qonto_auth_core::lifecycle::{
-    LifecycleConfig, LifecycleStatus, RefreshError, UnauthorizedAdvice, Warning,
-};
+use qonto_auth_core::lifecycle::{Event, LifecycleStatus};
 use qonto_auth_core::model::{BankAccount, BankAccountsPage, Organization, OrganizationResponse};
 use qonto_auth_core::oauth::PkceVerifier;
-use qonto_auth_core::request::api_request_with;
-use qonto_auth_core::secret::{AccessToken, AuthorizationCode, Fingerprint};
+use qonto_auth_core::secret::{AccessToken, AuthorizationCode};
+use qonto_auth_core::{Environment, http};
 use qonto_store::TokenStore;
+use qonto_transport::{ApiResponse, Auth, ClientParts, ClientSettings, Error, StaticCredential};
 use serde::de::DeserializeOwned;
-use ureq::Agent;
 
-use crate::oauth::OAuthDriver;
+use crate::oauth::{Io, OAuthDriver};
 use crate::wire;
-use qonto_transport::{ApiResponse, ClientSettings, Error, SendError, StaticCredential};
-use qonto_transport::{Clock, TransportConfig};
-
-/// How requests are authenticated.
-enum Credentials {
-    /// An API key or a fixed access token, encoded once.
-    Static(StaticCredential),
-    OAuth(Box<OAuthDriver>),
-}
-
-struct Inner {
-    environment: Environment,
-    auth: Credentials,
-    agent: Agent,
-    config: TransportConfig,
-    clock: Clock,
-}
 
 /// A blocking Qonto API client. Cheap to clone; clones share connections and tokens.
-#[derive(Clone)]
-pub struct Client {
-    inner: Arc<Inner>,
-}
+#[derive(Clone, Debug)]
+pub struct Client(Arc<ClientParts<OAuthDriver, Io>>);
 
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let method = match &self.inner.auth {
-            Credentials::Static(credential) => credential.kind(),
-            Credentials::OAuth(_) => "oauth",
-        };
-        f.debug_struct("Client")
-            .field("environment", &self.inner.environment.kind())
-            .field("api", &self.inner.environment.endpoints().api().as_str())
-            .field("auth", &method)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Builds a [`Client`] with non-default transport settings or clock.
+/// Builds a [`Client`] with non-default transport settings, clock or lifecycle policy.
 #[derive(Debug)]
 #[must_use]
 pub struct ClientBuilder {
@@ -68,40 +31,22 @@ pub struct ClientBuilder {
 impl ClientBuilder {
     /// Starts a builder for an environment.
     pub fn new(environment: Environment) -> Self {
+        let agent = concat!("qonto-ureq/", env!("CARGO_PKG_VERSION"));
         Self {
-            settings: ClientSettings::new(
-                environment,
-                concat!("qonto-ureq/", env!("CARGO_PKG_VERSION")),
-            ),
+            settings: ClientSettings::new(environment, agent),
         }
     }
 
-    /// Sets timeouts, the body cap and the user agent.
-    pub fn transport(mut self, config: TransportConfig) -> Self {
-        self.settings.transport = config;
-        self
-    }
-
-    /// Sets the time source (tests).
-    pub fn clock(mut self, clock: Clock) -> Self {
-        self.settings.clock = clock;
-        self
-    }
-
-    /// Sets the token lifecycle policy.
-    pub fn lifecycle(mut self, config: LifecycleConfig) -> Self {
-        self.settings.lifecycle = config;
-        self
-    }
+    qonto_transport::builder_setters!();
 
     /// A client using a static API key.
     pub fn api_key(self, key: ApiKey) -> Client {
-        self.finish(Credentials::Static(StaticCredential::api_key(key)))
+        self.finish(Auth::Static(StaticCredential::api_key(key)))
     }
 
     /// A client using a fixed access token (never refreshed).
     pub fn access_token(self, token: AccessToken) -> Client {
-        self.finish(Credentials::Static(StaticCredential::access_token(token)))
+        self.finish(Auth::Static(StaticCredential::access_token(token)))
     }
 
     /// A client using OAuth tokens kept in `store`.
@@ -110,23 +55,28 @@ impl ClientBuilder {
     ///
     /// [`Error::Store`] when the store cannot be read.
     pub fn oauth(self, client: OAuthClient, store: Arc<dyn TokenStore>) -> Result<Client, Error> {
-        let lifecycle = self.settings.token_lifecycle(client);
-        let driver = OAuthDriver::new(lifecycle, store)?;
-        Ok(self.finish(Credentials::OAuth(Box::new(driver))))
+        let driver = OAuthDriver::new(self.settings.token_lifecycle(client), store)?;
+        Ok(self.finish(Auth::OAuth(driver)))
     }
 
-    fn finish(self, auth: Credentials) -> Client {
-        let agent = wire::agent(&self.settings.transport);
-        let inner = Inner {
-            environment: self.settings.environment,
-            auth,
+    fn finish(self, auth: Auth<OAuthDriver>) -> Client {
+        let ClientSettings {
+            environment,
+            transport,
+            clock,
+            ..
+        } = self.settings;
+        let (agent, max_body) = (wire::agent(&transport), transport.max_body);
+        let io = Io {
             agent,
-            config: self.settings.transport,
-            clock: self.settings.clock,
+            max_body,
+            clock,
         };
-        Client {
-            inner: Arc::new(inner),
-        }
+        Client(Arc::new(ClientParts {
+            environment,
+            auth,
+            io,
+        }))
     }
 }
 
@@ -160,108 +110,74 @@ impl Client {
 
     /// The environment this client talks to.
     pub fn environment(&self) -> &Environment {
-        &self.inner.environment
+        &self.0.environment
     }
 
-    /// Sends an authenticated request to the API and returns the successful answer.
-    ///
-    /// With OAuth, a 401 is retried once: with a newer token if another caller refreshed
-    /// meanwhile, otherwise after one refresh. Never more.
+    /// Runs one call as the core's [`Call`] machine decides: authorize (refreshing first when
+    /// due), send, classify, and after a 401 on an OAuth token one retry, never more.
     ///
     /// # Errors
     ///
-    /// [`Error::Api`] with the classified failure (sandbox gate, 401 with likely causes,
-    /// 403, 404, 429, 5xx …), or a transport, token or store error.
+    /// [`Error::Api`] with the classified failure, or a transport, token or request error.
+    pub fn call(&self, spec: CallSpec) -> Result<ApiResponse, Error> {
+        let inner = &*self.0;
+        let mut call = Call::new(&inner.environment, spec)?;
+        let mut step = call.start();
+        loop {
+            step = match step {
+                CallStep::Authorize => call.handle_credential(self.credential()),
+                CallStep::Send(request) => call.handle_sent(inner.io.send(request)),
+                CallStep::Unauthorized(used) => {
+                    call.handle_advice(self.0.oauth()?.unauthorized(used, &inner.io))
+                }
+                CallStep::Done(result) => return Ok(result?),
+            }
+        }
+    }
+
+    /// Sends a request with an optional JSON body; see [`Client::call`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::call`].
     pub fn send(
         &self,
         method: Method,
-        path_and_query: &str,
-        json_body: Option<&serde_json::Value>,
-    ) -> Result<ApiResponse, Error> {
-        let body = json_body.map(|v| serde_json::to_vec(v).unwrap_or_default());
-        let (mut response, used) = self.attempt(&method, path_and_query, body.clone())?;
-        if response.status == StatusCode::UNAUTHORIZED {
-            if let (Credentials::OAuth(driver), Some(used)) = (&self.inner.auth, used) {
-                match driver.unauthorized(used, &self.inner.clock) {
-                    UnauthorizedAdvice::RetryWithNewerToken
-                    | UnauthorizedAdvice::RefreshThenRetry => {
-                        response = self.attempt(&method, path_and_query, body)?.0;
-                    }
-                    _ => {
-                        // The grant is gone (for example invalid_grant): say so, not just 401.
-                        let status = driver.status(&self.inner.clock);
-                        if let Some(error @ RefreshError::ReauthRequired(_)) = status.last_error {
-                            return Err(Error::Auth(error));
-                        }
-                    }
-                }
-            }
-        }
-        classify(response.status, &response.headers, &response.body)
-            .into_result()
-            .map_err(Error::Api)?;
-        Ok(ApiResponse {
-            status: response.status,
-            headers: response.headers,
-            body: response.body,
-        })
-    }
-
-    fn attempt(
-        &self,
-        method: &Method,
         path: &str,
-        body: Option<Vec<u8>>,
-    ) -> Result<(wire::RawResponse, Option<Fingerprint>), Error> {
-        let inner = &*self.inner;
-        let (authorization, used) = match &inner.auth {
-            Credentials::Static(credential) => (credential.header()?, None),
-            Credentials::OAuth(driver) => {
-                let credential =
-                    driver.bearer(&inner.agent, inner.config.max_body, &inner.clock)?;
-                (credential.header, Some(credential.fingerprint))
-            }
-        };
-        let request = api_request_with(
-            &inner.environment,
-            authorization,
-            method.clone(),
-            path,
-            body,
-        )?;
-        let response = wire::execute(&inner.agent, inner.config.max_body, request)
-            .map_err(SendError::into_error)?;
-        Ok((response, used))
+        json: Option<&serde_json::Value>,
+    ) -> Result<ApiResponse, Error> {
+        self.call(CallSpec::new(method, path).json(json))
     }
 
-    /// The `Authorization` value the next request would carry, refreshing the OAuth token first
-    /// when needed; for requests built by hand. Marked sensitive.
+    fn credential(&self) -> Result<Credential, qonto_auth_core::CallError> {
+        match &self.0.auth {
+            Auth::Static(credential) => credential.credential(),
+            Auth::OAuth(driver) => driver.credential(&self.0.io).map(Credential::from),
+        }
+    }
+
+    /// The `Authorization` value the next request would carry (refreshing first when due),
+    /// for requests built by hand. Marked sensitive.
     ///
     /// # Errors
     ///
     /// [`Error::Auth`] when no usable OAuth token can be had, [`Error::Request`] when a
     /// credential cannot be encoded.
     pub fn authorization(&self) -> Result<http::HeaderValue, Error> {
-        let inner = &*self.inner;
-        match &inner.auth {
-            Credentials::Static(credential) => credential.header(),
-            Credentials::OAuth(driver) => Ok(driver
-                .bearer(&inner.agent, inner.config.max_body, &inner.clock)?
-                .header),
-        }
+        Ok(self.credential()?.header)
     }
 
-    /// Sends a GET and decodes the JSON answer.
+    /// Sends a GET and decodes the JSON answer (`what` names it in errors).
     ///
     /// # Errors
     ///
-    /// As [`Client::send`], plus [`Error::Decode`].
+    /// As [`Client::call`], plus [`Error::Decode`].
     pub fn get_json<T: DeserializeOwned>(
         &self,
-        path_and_query: &str,
+        path: &str,
         what: &'static str,
     ) -> Result<T, Error> {
-        self.send(Method::GET, path_and_query, None)?.json(what)
+        Ok(self.call(CallSpec::get(path))?.json(what)?)
     }
 
     /// `GET /v2/organization`.
@@ -270,9 +186,8 @@ impl Client {
     ///
     /// As [`Client::get_json`].
     pub fn organization(&self) -> Result<Organization, Error> {
-        Ok(self
-            .get_json::<OrganizationResponse>("/v2/organization", "organization")?
-            .organization)
+        let response: OrganizationResponse = self.get_json("/v2/organization", "organization")?;
+        Ok(response.organization)
     }
 
     /// One page of `GET /v2/bank_accounts` (`per_page` from 1 to 100).
@@ -287,85 +202,72 @@ impl Client {
         )
     }
 
-    /// Every bank account, following the pagination to the last page.
+    /// Every bank account, 100 per page; see [`Client::bank_accounts_paged`].
     ///
     /// # Errors
     ///
-    /// As [`Client::get_json`].
+    /// As [`Client::bank_accounts_paged`].
     pub fn bank_accounts(&self) -> Result<Vec<BankAccount>, Error> {
-        let mut accounts = Vec::new();
-        let mut page = 1;
-        loop {
-            let current = self.bank_accounts_page(page, 100)?;
-            accounts.extend(current.bank_accounts);
-            match current.meta.following() {
-                Some(next) if next > page => page = next,
-                _ => return Ok(accounts),
-            }
+        self.bank_accounts_paged(100)
+    }
+
+    /// Every bank account, `per_page` at a time, following the pagination within the core's
+    /// bounds on pages and items.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::get_json`], plus [`Error::Pagination`].
+    pub fn bank_accounts_paged(&self, per_page: u32) -> Result<Vec<BankAccount>, Error> {
+        let mut pages = Pages::new("/v2/bank_accounts", "bank_accounts", per_page);
+        while let Some(path) = pages.poll_request() {
+            pages.handle_page(&self.call(CallSpec::get(path))?)?;
         }
+        Ok(pages.into_items())
     }
 
     /// Exchanges an authorization code (from `auth login`) and stores the first tokens.
     ///
     /// # Errors
     ///
-    /// [`Error::NotOAuth`] for API-key clients, [`Error::Auth`] when the exchange fails.
+    /// [`Error::NotOAuth`] for static credentials, [`Error::Auth`] when the exchange fails.
     pub fn exchange_code(
         &self,
         code: &AuthorizationCode,
         pkce: Option<&PkceVerifier>,
     ) -> Result<(), Error> {
-        let inner = &*self.inner;
-        let Credentials::OAuth(driver) = &inner.auth else {
-            return Err(Error::NotOAuth);
-        };
-        driver.exchange(
-            code,
-            pkce,
-            &inner.agent,
-            inner.config.max_body,
-            &inner.clock,
-        )
+        self.0.oauth()?.exchange(code, pkce, &self.0.io)
     }
 
-    /// Refreshes the OAuth tokens now.
+    /// Refreshes the OAuth tokens now, keeping the current ones if that fails.
     ///
     /// # Errors
     ///
-    /// [`Error::NotOAuth`] for API-key clients, [`Error::Auth`] when the refresh fails.
+    /// [`Error::NotOAuth`] for static credentials, [`Error::Auth`] when the refresh fails or
+    /// its tokens could not be saved.
     pub fn refresh_now(&self) -> Result<(), Error> {
-        let inner = &*self.inner;
-        let Credentials::OAuth(driver) = &inner.auth else {
-            return Err(Error::NotOAuth);
-        };
-        driver.refresh_now(&inner.agent, inner.config.max_body, &inner.clock)
+        self.0.oauth()?.refresh_now(&self.0.io)
     }
 
     /// Deletes the stored OAuth tokens.
     ///
     /// # Errors
     ///
-    /// [`Error::NotOAuth`] for API-key clients, [`Error::Store`] when removal fails.
+    /// [`Error::NotOAuth`] for static credentials, [`Error::Store`] when removal fails.
     pub fn logout(&self) -> Result<(), Error> {
-        let Credentials::OAuth(driver) = &self.inner.auth else {
-            return Err(Error::NotOAuth);
-        };
-        driver.logout()
+        self.0.oauth()?.logout()
     }
 
     /// The OAuth lifecycle status (no secrets), for OAuth clients.
     pub fn oauth_status(&self) -> Option<LifecycleStatus> {
-        match &self.inner.auth {
-            Credentials::OAuth(driver) => Some(driver.status(&self.inner.clock)),
-            _ => None,
-        }
+        Some(self.0.oauth().ok()?.status(&self.0.io))
     }
 
-    /// Warnings collected since the last call (for example a refresh token nearing its end).
-    pub fn take_warnings(&self) -> Vec<Warning> {
-        match &self.inner.auth {
-            Credentials::OAuth(driver) => driver.take_warnings(),
-            _ => Vec::new(),
-        }
+    /// The lifecycle's events since the last call (refreshes, in-doubt refreshes, a refresh
+    /// token nearing its end …), oldest first; none for static credentials.
+    pub fn take_events(&self) -> Vec<Event> {
+        self.0
+            .oauth()
+            .map(OAuthDriver::take_events)
+            .unwrap_or_default()
     }
 }

@@ -2,21 +2,15 @@
 
 use std::sync::OnceLock;
 
-use http::{Extensions, HeaderMap, Request, StatusCode};
+use http::{Extensions, Request, Response};
+use qonto_auth_core::call::SendFailure;
 use qonto_auth_core::facts::STAGING_TOKEN_HEADER;
-use qonto_auth_core::header::staging_token_header;
+use qonto_auth_core::header::ExactCase;
 use qonto_auth_core::http;
 use qonto_auth_core::lifecycle::{NetworkFailure, SendStage};
 use ureq::Agent;
 
-use qonto_transport::{SendError, TransportConfig};
-
-/// A response read in full (up to the size cap).
-pub(crate) struct RawResponse {
-    pub(crate) status: StatusCode,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Vec<u8>,
-}
+use qonto_transport::TransportConfig;
 
 /// A ureq agent configured for Qonto: no redirects, statuses as data, timeouts always set.
 ///
@@ -41,25 +35,26 @@ pub(crate) fn agent(config: &TransportConfig) -> Agent {
 /// Sends a request described by the core and reads the whole response.
 ///
 /// The request goes to ureq as built: its URI and headers are not copied, and a method that
-/// carries no body goes without one (no `content-length: 0`).
+/// carries no body goes without one (no `content-length: 0`). Headers the core marks
+/// [`ExactCase`] are written with their documented casing.
 pub(crate) fn execute(
     agent: &Agent,
     max_body: u64,
     request: Request<Vec<u8>>,
-) -> Result<RawResponse, SendError> {
+) -> Result<Response<Vec<u8>>, SendFailure> {
     let (mut parts, body) = request.into_parts();
     // The methods the API uses; anything else is refused before a connection is opened.
     let bodiless = match parts.method.as_str() {
         "GET" | "HEAD" | "DELETE" => body.is_empty(),
         "POST" | "PUT" | "PATCH" => false,
         other => {
-            return Err(SendError::Failed(NetworkFailure {
+            return Err(SendFailure::Failed(NetworkFailure {
                 stage: SendStage::NotSent,
                 description: format!("the {other} method is not supported"),
             }));
         }
     };
-    if parts.headers.contains_key(staging_token_header()) {
+    if parts.extensions.remove::<ExactCase>().is_some() {
         parts.extensions.extend(staging_casing(agent).clone());
     }
     let result = if bodiless {
@@ -73,23 +68,19 @@ pub(crate) fn execute(
         .limit(max_body)
         .read_to_vec()
         .map_err(|e| match e {
-            ureq::Error::BodyExceedsLimit(limit) => SendError::TooLarge(limit),
+            ureq::Error::BodyExceedsLimit(limit) => SendFailure::TooLarge(limit),
             other => from_ureq(other),
         })?;
-    Ok(RawResponse {
-        status: head.status,
-        headers: head.headers,
-        body,
-    })
+    Ok(Response::from_parts(head, body))
 }
 
 /// Request extensions that make ureq write the staging token header with its documented
 /// casing, `X-Qonto-Staging-Token`, instead of the lowercase `http` name.
 ///
 /// ureq records a header's casing in the extensions of a request built with `header_raw`;
-/// they are recorded once, from a request that is never sent, and added to every sandbox
-/// request (each carries exactly one staging token header). The raw-byte tests of the sandbox
-/// check the casing on the wire.
+/// they are recorded once, from a request that is never sent, and added to every request the
+/// core marks [`ExactCase::STAGING`] (the only exact-case header there is). The raw-byte tests
+/// of the sandbox check the casing on the wire.
 fn staging_casing(agent: &Agent) -> &'static Extensions {
     static CASING: OnceLock<Extensions> = OnceLock::new();
     CASING.get_or_init(|| {
@@ -107,7 +98,7 @@ fn staging_casing(agent: &Agent) -> &'static Extensions {
 /// ureq 3 reports most connection failures as I/O errors: refused, unreachable and failed
 /// lookups are recognised by their kind (or, for lookups, their message); TLS handshake
 /// failures happen before any request byte is written. Anything else may have been sent.
-fn from_ureq(error: ureq::Error) -> SendError {
+fn from_ureq(error: ureq::Error) -> SendFailure {
     use std::io::ErrorKind;
     use ureq::Timeout;
     let not_sent = match &error {
@@ -137,7 +128,7 @@ fn from_ureq(error: ureq::Error) -> SendError {
     } else {
         SendStage::MaybeSent
     };
-    SendError::Failed(NetworkFailure {
+    SendFailure::Failed(NetworkFailure {
         stage,
         description: error.to_string(),
     })
@@ -165,7 +156,7 @@ mod tests {
                 .uri("http://127.0.0.1:9/v2/organization")
                 .body(Vec::new())
                 .unwrap();
-            let Err(SendError::Failed(failure)) = execute(&test_agent(), 1024, request) else {
+            let Err(SendFailure::Failed(failure)) = execute(&test_agent(), 1024, request) else {
                 panic!("{method} was not refused");
             };
             assert_eq!(failure.stage, SendStage::NotSent, "{method}");

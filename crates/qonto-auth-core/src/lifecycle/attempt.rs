@@ -2,22 +2,22 @@
 
 use std::time::Duration;
 
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, Response, StatusCode};
 
 use super::outcome::{
     AttemptId, NetworkFailure, ReauthReason, RefreshError, RefreshOutcome, SendStage,
     TransientCause,
 };
+use crate::call::SendFailure;
 use crate::oauth::{OAuthErrorCode, TokenRequest, TokenResponseError, parse_token_response};
 use crate::time::Timestamp;
 use crate::tokens::TokenSet;
 
 /// What the token store holds, read under its exclusive lock at the start of an attempt.
 #[derive(Clone, Debug)]
-#[non_exhaustive]
 pub enum Stored {
-    /// The tokens live only in this process (memory store): nobody else can rotate them.
-    Unshared,
+    /// The store was not read (the [`AttemptStep::Lock`] step said `read: false`).
+    NotRead,
     /// The store is empty.
     Empty,
     /// The store holds these tokens.
@@ -25,16 +25,23 @@ pub enum Stored {
 }
 
 /// The next thing the driver must do for an attempt. Drain it: every step but `Done` is
-/// answered by exactly one `handle_*` call on the attempt.
+/// answered by exactly one `handle_*` call on the attempt. Drivers match it exhaustively.
 #[derive(Debug)]
 #[must_use]
-#[non_exhaustive]
 pub enum AttemptStep {
+    /// Take the store's exclusive lock (held until `Done`) and, when `read`, read what it
+    /// holds; then call [`TokenAttempt::handle_stored`] or [`TokenAttempt::handle_store_failed`]
+    /// (or [`TokenAttempt::handle_locked`] with the result).
+    Lock {
+        /// Whether the attempt needs the store's content.
+        read: bool,
+    },
     /// Send this request now, then call [`TokenAttempt::handle_response`] or
     /// [`TokenAttempt::handle_network_failure`].
     Send(TokenRequest),
-    /// Durably store these tokens (still holding the store lock), then call
-    /// [`TokenAttempt::handle_persisted`] or [`TokenAttempt::handle_persist_failed`].
+    /// Durably store these tokens (under the lock if one was taken, else in one locked write),
+    /// then call [`TokenAttempt::handle_persisted`] or [`TokenAttempt::handle_persist_failed`]
+    /// (or [`TokenAttempt::handle_saved`] with the result).
     Persist(TokenSet),
     /// The attempt is over: release the store lock and hand the outcome to the lifecycle.
     Done(AttemptId, RefreshOutcome),
@@ -49,6 +56,8 @@ enum Grant {
 #[derive(Debug)]
 enum Phase {
     Start,
+    /// Waiting for the store's lock (and content).
+    Locking,
     /// Writing "refresh pending" to the store before sending.
     Marking,
     Sent,
@@ -79,6 +88,7 @@ pub struct TokenAttempt {
     id: AttemptId,
     request: TokenRequest,
     grant: Grant,
+    shared: bool,
     grace: Duration,
     grace_safety: Duration,
     first_sent_at: Option<Timestamp>,
@@ -98,20 +108,30 @@ impl TokenAttempt {
         id: AttemptId,
         request: TokenRequest,
         current: TokenSet,
+        shared: bool,
         grace: Duration,
         grace_safety: Duration,
     ) -> Self {
-        Self::with_grant(id, request, Grant::Refresh(current), grace, grace_safety)
+        let grant = Grant::Refresh(current);
+        Self::with_grant(id, request, grant, shared, grace, grace_safety)
     }
 
-    pub(crate) fn code(id: AttemptId, request: TokenRequest) -> Self {
-        Self::with_grant(id, request, Grant::Code, Duration::ZERO, Duration::ZERO)
+    pub(crate) fn code(id: AttemptId, request: TokenRequest, shared: bool) -> Self {
+        Self::with_grant(
+            id,
+            request,
+            Grant::Code,
+            shared,
+            Duration::ZERO,
+            Duration::ZERO,
+        )
     }
 
     fn with_grant(
         id: AttemptId,
         request: TokenRequest,
         grant: Grant,
+        shared: bool,
         grace: Duration,
         grace_safety: Duration,
     ) -> Self {
@@ -119,6 +139,7 @@ impl TokenAttempt {
             id,
             request,
             grant,
+            shared,
             grace,
             grace_safety,
             first_sent_at: None,
@@ -134,13 +155,38 @@ impl TokenAttempt {
         self.id
     }
 
-    /// Whether [`handle_stored`](Self::handle_stored) looks at the store's content (refreshes
-    /// do; a code exchange does not, so a driver need not read, or fail on, the store).
-    pub fn reads_store(&self) -> bool {
-        matches!(self.grant, Grant::Refresh(_))
+    /// The first step. With a shared store, the lock (and for a refresh, a re-read of the
+    /// store); with an unshared one, the request (or, for a refresh whose answer may have been
+    /// lost before, the decision whether it may be presented again).
+    pub fn start(&mut self, now: Timestamp) -> AttemptStep {
+        if !matches!(self.phase, Phase::Start) {
+            return self.misuse("start called twice");
+        }
+        let read = matches!(self.grant, Grant::Refresh(_));
+        match &self.grant {
+            _ if self.shared => {
+                self.phase = Phase::Locking;
+                AttemptStep::Lock { read }
+            }
+            // Only this process holds the tokens: what it knows is in `current`.
+            Grant::Refresh(current) => match current.refresh_pending_since {
+                Some(since) => self.retry_pending(now, since),
+                None => self.send(now),
+            },
+            Grant::Code => self.send(now),
+        }
     }
 
-    /// Starts the attempt with what the store holds (read under its lock).
+    /// Feeds the outcome of the [`AttemptStep::Lock`] step: what the store holds, or why it
+    /// could not be locked or read.
+    pub fn handle_locked(&mut self, now: Timestamp, stored: Result<Stored, String>) -> AttemptStep {
+        match stored {
+            Ok(stored) => self.handle_stored(now, stored),
+            Err(error) => self.handle_store_failed(&error),
+        }
+    }
+
+    /// Continues the attempt with what the store holds (read under its lock).
     ///
     /// If another process already rotated the tokens, they are adopted and nothing is sent:
     /// a process never presents a refresh token older than the stored one. Stored tokens older
@@ -148,21 +194,14 @@ impl TokenAttempt {
     /// With a shared store, the next step persists the "refresh pending" mark before anything
     /// is sent.
     pub fn handle_stored(&mut self, now: Timestamp, stored: Stored) -> AttemptStep {
-        if !matches!(self.phase, Phase::Start) {
-            return self.misuse();
+        if !matches!(self.phase, Phase::Locking) {
+            return self.misuse("the store was read without a Lock step");
         }
         let Grant::Refresh(current) = &self.grant else {
             return self.send(now);
         };
         let stored = match stored {
-            // Only this process holds the tokens: what it knows is in `current`.
-            Stored::Unshared => {
-                let pending = current.refresh_pending_since;
-                return match pending {
-                    Some(since) => self.retry_pending(now, since),
-                    None => self.send(now),
-                };
-            }
+            Stored::NotRead => return self.misuse("a refresh needs the store's content"),
             Stored::Empty => {
                 let reason = ReauthReason::LoggedOut;
                 return self.finish(RefreshOutcome::Failed(RefreshError::ReauthRequired(reason)));
@@ -206,11 +245,25 @@ impl TokenAttempt {
     /// Reports that the store could not be locked or read: the attempt ends without sending,
     /// so no refresh ever runs unguarded.
     pub fn handle_store_failed(&mut self, error: &str) -> AttemptStep {
-        if !matches!(self.phase, Phase::Start) {
-            return self.misuse();
+        if !matches!(self.phase, Phase::Locking) {
+            return self.misuse("a store failure reported without a Lock step");
         }
         let cause = TransientCause::Store(error.to_owned());
         self.finish(RefreshOutcome::Failed(RefreshError::Transient(cause)))
+    }
+
+    /// Feeds the outcome of the [`AttemptStep::Send`] step: the answer, or how sending failed.
+    pub fn handle_sent(
+        &mut self,
+        now: Timestamp,
+        sent: Result<Response<Vec<u8>>, SendFailure>,
+    ) -> AttemptStep {
+        match sent {
+            Ok(response) => {
+                self.handle_response(response.status(), response.headers(), response.body())
+            }
+            Err(failure) => self.handle_network_failure(now, failure.into_network_failure()),
+        }
     }
 
     /// Feeds the token endpoint's answer.
@@ -221,7 +274,7 @@ impl TokenAttempt {
         body: &[u8],
     ) -> AttemptStep {
         if !matches!(self.phase, Phase::Sent) {
-            return self.misuse();
+            return self.misuse("an answer fed without a Send step");
         }
         let sent_at = self.last_sent_at;
         let error = match parse_token_response(sent_at, status, headers, body) {
@@ -280,7 +333,7 @@ impl TokenAttempt {
         failure: NetworkFailure,
     ) -> AttemptStep {
         if !matches!(self.phase, Phase::Sent) {
-            return self.misuse();
+            return self.misuse("a network failure fed without a Send step");
         }
         let transient = RefreshError::Transient(TransientCause::Network(failure.clone()));
         if let Grant::Code = self.grant {
@@ -310,6 +363,14 @@ impl TokenAttempt {
         }
     }
 
+    /// Feeds the outcome of the [`AttemptStep::Persist`] step.
+    pub fn handle_saved(&mut self, saved: Result<(), String>) -> AttemptStep {
+        match saved {
+            Ok(()) => self.handle_persisted(),
+            Err(error) => self.handle_persist_failed(&error),
+        }
+    }
+
     /// Reports that the tokens of the last [`AttemptStep::Persist`] are durably stored.
     pub fn handle_persisted(&mut self) -> AttemptStep {
         match std::mem::replace(&mut self.phase, Phase::Finished) {
@@ -317,7 +378,7 @@ impl TokenAttempt {
             Phase::Persisting(outcome) => AttemptStep::Done(self.id, outcome),
             other => {
                 self.phase = other;
-                self.misuse()
+                self.misuse("a save reported without a Persist step")
             }
         }
     }
@@ -337,7 +398,7 @@ impl TokenAttempt {
             Phase::Persisting(outcome) => outcome,
             other => {
                 self.phase = other;
-                return self.misuse();
+                return self.misuse("a failed save reported without a Persist step");
             }
         };
         AttemptStep::Done(self.id, outcome)
@@ -381,15 +442,14 @@ impl TokenAttempt {
         AttemptStep::Done(self.id, outcome)
     }
 
-    /// A call out of order is a driver bug; end the attempt with a transient error rather
-    /// than panic, so the lifecycle frees its slot.
-    fn misuse(&mut self) -> AttemptStep {
-        self.finish(RefreshOutcome::Failed(RefreshError::Transient(
-            TransientCause::Network(NetworkFailure {
-                stage: SendStage::NotSent,
-                description: "token attempt driven out of order".into(),
-            }),
-        )))
+    /// A call out of order is a driver bug; end the attempt with its own error rather than
+    /// panic, so the lifecycle frees its slot. If a request went out, the answer is unknown.
+    fn misuse(&mut self, what: &'static str) -> AttemptStep {
+        let error = RefreshError::DriverMisuse(what);
+        match (self.first_sent_at, &self.grant) {
+            (Some(since), Grant::Refresh(_)) => self.in_doubt(since, error),
+            _ => self.finish(RefreshOutcome::Failed(error)),
+        }
     }
 }
 

@@ -31,7 +31,6 @@ pub enum SendStage {
 /// [`TokenLifecycle::handle_refresh_outcome`](crate::lifecycle::TokenLifecycle::handle_refresh_outcome).
 #[derive(Clone, Debug)]
 #[must_use]
-#[non_exhaustive]
 pub enum RefreshOutcome {
     /// New tokens, already persisted.
     Refreshed(TokenSet),
@@ -54,6 +53,43 @@ pub enum RefreshOutcome {
     },
 }
 
+/// What the caller that drove an attempt gets, from
+/// [`TokenLifecycle::handle_refresh_outcome`](crate::lifecycle::TokenLifecycle::handle_refresh_outcome).
+#[derive(Clone, Debug)]
+#[must_use]
+pub enum AttemptResult {
+    /// New (or adopted) tokens are in place and saved.
+    Done,
+    /// The attempt failed. Calls go on with the current token while
+    /// [`poll_access`](crate::lifecycle::TokenLifecycle::poll_access) says `Ready`.
+    Failed(RefreshError),
+    /// New tokens are in use but could not be saved: the caller that drove the attempt must
+    /// report this error, even though other calls may use the tokens.
+    NotSaved(RefreshError),
+}
+
+impl AttemptResult {
+    /// `Ok` only when the tokens are in place and saved.
+    ///
+    /// # Errors
+    ///
+    /// The failure, or [`RefreshError::NotSaved`].
+    pub fn into_result(self) -> Result<(), RefreshError> {
+        match self {
+            Self::Done => Ok(()),
+            Self::Failed(error) | Self::NotSaved(error) => Err(error),
+        }
+    }
+
+    /// The error the access path must report although a token is ready: only "not saved".
+    pub fn blocking_error(self) -> Option<RefreshError> {
+        match self {
+            Self::NotSaved(error) => Some(error),
+            Self::Done | Self::Failed(_) => None,
+        }
+    }
+}
+
 /// Why the token endpoint gave no usable tokens.
 #[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -70,6 +106,17 @@ pub enum RefreshError {
     /// The token request cannot be built (a credential cannot be sent in a header).
     #[error("OAuth configuration problem: {0}")]
     InvalidRequest(crate::header::HeaderError),
+    /// New tokens were received but could not be saved (the store error, with its path): they
+    /// work in this process and are lost when it ends; the store still holds the previous
+    /// tokens, marked as being refreshed.
+    #[error(
+        "the refreshed tokens could not be saved: {0}; fix the token store, then run the \
+         command again within about a minute, or log in again after that"
+    )]
+    NotSaved(String),
+    /// The driver fed an attempt out of order (a bug in the driver, not a network failure).
+    #[error("token attempt driven out of order: {0}")]
+    DriverMisuse(&'static str),
 }
 
 impl RefreshError {
@@ -80,7 +127,14 @@ impl RefreshError {
             Self::ReauthRequired(_) => "reauthorization_required",
             Self::Misconfigured(TokenResponseError::SandboxGate { .. }) => "sandbox_gate",
             Self::Misconfigured(_) | Self::InvalidRequest(_) => "oauth_misconfigured",
+            Self::NotSaved(_) => "tokens_not_saved",
+            Self::DriverMisuse(_) => "driver_misuse",
         }
+    }
+
+    /// Whether a later attempt may succeed (5xx, 429, network, store, unreadable answer).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Transient(_) | Self::NotSaved(_))
     }
 
     /// The trace id of the token endpoint's answer, when the failure came from one.
@@ -107,6 +161,10 @@ pub enum TransientCause {
     /// The token store could not be locked or read; nothing was sent.
     #[error("token store: {0}")]
     Store(String),
+    /// The driver of the attempt ended (a panic, a cancelled task) before its outcome was
+    /// known; the refresh token may have been presented.
+    #[error("the refresh was interrupted before its outcome was known")]
+    Interrupted,
     /// No usable token, and no refresh may start before `until` (a back-off after a failure,
     /// or the minimum interval after the last refresh).
     #[error("no usable token; the next refresh may start at unix time {}", until.unix_secs())]

@@ -30,7 +30,21 @@ fn config() -> LifecycleConfig {
 }
 
 fn lifecycle() -> TokenLifecycle {
-    TokenLifecycle::new(Environment::production(), client(), config())
+    TokenLifecycle::new(Environment::production(), client(), config()).with_shared_store(false)
+}
+
+/// A lifecycle whose store other processes share: attempts lock and re-read it.
+fn shared_lifecycle() -> TokenLifecycle {
+    lifecycle().with_shared_store(true)
+}
+
+/// Starts a shared-store attempt: its first step is the lock, then it gets `stored`.
+fn stored_step(attempt: &mut TokenAttempt, now: Timestamp, stored: Stored) -> AttemptStep {
+    assert!(matches!(
+        attempt.start(now),
+        AttemptStep::Lock { read: true }
+    ));
+    attempt.handle_stored(now, stored)
 }
 
 fn tokens(access: &str, refresh: Option<&str>, expires_at: Timestamp) -> TokenSet {
@@ -142,9 +156,10 @@ fn drive(
     now: Timestamp,
     log: &mut Vec<String>,
 ) {
-    let mut step = attempt.handle_stored(now, Stored::Unshared);
+    let mut step = attempt.start(now);
     loop {
         step = match step {
+            AttemptStep::Lock { .. } => unreachable!("an unshared store is never locked"),
             AttemptStep::Send(request) => {
                 log.push("send".into());
                 match server.answer(&request) {
@@ -168,7 +183,7 @@ fn drive(
             }
             AttemptStep::Done(id, outcome) => {
                 log.push(format!("done {}", outcome_name(&outcome)));
-                life.handle_refresh_outcome(now, id, outcome);
+                let _ = life.handle_refresh_outcome(now, id, outcome);
                 return;
             }
         };
@@ -208,7 +223,7 @@ fn transcript_of_a_full_lifecycle() {
     log.push("authorized".into());
 
     // Exchange.
-    let attempt = life.exchange_code(&code, None).unwrap();
+    let attempt = life.exchange_code(T0, &code, None).unwrap();
     drive(&mut life, &mut server, attempt, T0, &mut log);
     log.push(format!("use {}", ready_token(&mut life, T0).unwrap()));
 
@@ -318,11 +333,14 @@ fn transcript_of_a_full_lifecycle() {
 fn hard_floor_and_waiting_for_a_refresh() {
     let mut life = lifecycle();
     life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(60))));
+    // Due (inside the margin): one caller gets the attempt, the others the current token.
+    let Access::Refresh(_attempt) = life.poll_access(T0 + secs(29)) else {
+        panic!("the first caller drives the refresh")
+    };
     assert!(ready_token(&mut life, T0 + secs(29)).is_some());
+    // At the hard floor the token is no longer handed out: wait for the one in flight.
     assert!(ready_token(&mut life, T0 + secs(30)).is_none());
     assert!(matches!(life.poll_access(T0 + secs(30)), Access::Wait));
-    let attempt = life.poll_refresh(T0 + secs(30));
-    assert!(attempt.is_some());
     assert!(life.poll_refresh(T0 + secs(30)).is_none(), "single flight");
     assert!(matches!(life.poll_access(T0 + secs(31)), Access::Wait));
 }
@@ -351,10 +369,7 @@ fn jitter_moves_the_refresh_earlier_within_bounds() {
 
 fn start_refresh(life: &mut TokenLifecycle, now: Timestamp) -> TokenAttempt {
     let mut attempt = life.poll_refresh(now).unwrap();
-    assert!(matches!(
-        attempt.handle_stored(now, Stored::Unshared),
-        AttemptStep::Send(_)
-    ));
+    assert!(matches!(attempt.start(now), AttemptStep::Send(_)));
     attempt
 }
 
@@ -397,7 +412,7 @@ fn lost_response_outside_the_grace_window_is_never_retried() {
     let AttemptStep::Done(id, outcome) = step else {
         panic!()
     };
-    life.handle_refresh_outcome(now, id, outcome);
+    let _ = life.handle_refresh_outcome(now, id, outcome);
     assert!(life.poll_refresh(now + secs(3600)).is_none());
     assert!(
         ready_token(&mut life, now).is_some(),
@@ -417,7 +432,7 @@ fn not_sent_failures_are_transient_and_back_off() {
     let AttemptStep::Done(id, outcome) = attempt.handle_network_failure(T0, failure) else {
         panic!()
     };
-    life.handle_refresh_outcome(T0, id, outcome);
+    let _ = life.handle_refresh_outcome(T0, id, outcome);
     assert!(matches!(
         life.poll_access(T0 + secs(1)),
         Access::Unavailable(RefreshError::Transient(_))
@@ -428,31 +443,31 @@ fn not_sent_failures_are_transient_and_back_off() {
 
 #[test]
 fn newer_stored_tokens_are_adopted_without_a_request() {
-    let mut life = lifecycle();
+    let mut life = shared_lifecycle();
     life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(10))));
     let mut attempt = life.poll_refresh(T0).unwrap();
     let newer = tokens("b", Some("r2"), T0 + HOUR);
     let AttemptStep::Done(id, outcome @ RefreshOutcome::Adopted(_)) =
-        attempt.handle_stored(T0, Stored::Tokens(newer))
+        stored_step(&mut attempt, T0, Stored::Tokens(newer))
     else {
         panic!("must adopt")
     };
-    life.handle_refresh_outcome(T0, id, outcome);
+    let _ = life.handle_refresh_outcome(T0, id, outcome);
     assert_eq!(ready_token(&mut life, T0).as_deref(), Some("b"));
 
-    let mut life = lifecycle();
+    let mut life = shared_lifecycle();
     life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(10))));
     let mut attempt = life.poll_refresh(T0).unwrap();
     let same = tokens("a", Some("r"), T0 + secs(10));
     // The same tokens: mark the refresh as pending in the store, then send.
-    let AttemptStep::Persist(marked) = attempt.handle_stored(T0, Stored::Tokens(same)) else {
+    let AttemptStep::Persist(marked) = stored_step(&mut attempt, T0, Stored::Tokens(same)) else {
         panic!("a shared store is marked before sending")
     };
     assert_eq!(marked.refresh_pending_since, Some(T0));
     assert!(matches!(attempt.handle_persisted(), AttemptStep::Send(_)));
     let mut attempt = lifecycle_with_due_attempt();
     assert!(matches!(
-        attempt.handle_stored(T0, Stored::Empty),
+        stored_step(&mut attempt, T0, Stored::Empty),
         AttemptStep::Done(
             _,
             RefreshOutcome::Failed(RefreshError::ReauthRequired(ReauthReason::LoggedOut))
@@ -461,7 +476,7 @@ fn newer_stored_tokens_are_adopted_without_a_request() {
 }
 
 fn lifecycle_with_due_attempt() -> TokenAttempt {
-    let mut life = lifecycle();
+    let mut life = shared_lifecycle();
     life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(10))));
     life.poll_refresh(T0).unwrap()
 }
@@ -475,31 +490,31 @@ fn unauthorized_retries_once_with_a_newer_token_or_refreshes() {
     };
     // Another caller refreshed meanwhile: retry with the newer token, no refresh.
     life.handle_tokens(Some(tokens("b", Some("r2"), T0 + HOUR)));
-    assert_eq!(
+    assert!(matches!(
         life.handle_unauthorized(T0, first.fingerprint),
         UnauthorizedAdvice::RetryWithNewerToken
-    );
+    ));
     assert!(life.poll_refresh(T0).is_none());
     // The current token itself is rejected: refresh now, even though it is not due.
     let Access::Ready(current) = life.poll_access(T0) else {
         panic!()
     };
-    assert_eq!(
+    assert!(matches!(
         life.handle_unauthorized(T0, current.fingerprint),
         UnauthorizedAdvice::RefreshThenRetry
-    );
+    ));
+    assert!(matches!(life.poll_access(T0), Access::Refresh(_)));
     assert!(matches!(life.poll_access(T0), Access::Wait));
-    assert!(life.poll_refresh(T0).is_some());
     // Without a refresh token nothing helps.
     let mut life = lifecycle();
     life.handle_tokens(Some(tokens("a", None, T0 + HOUR)));
     let Access::Ready(c) = life.poll_access(T0) else {
         panic!()
     };
-    assert_eq!(
+    assert!(matches!(
         life.handle_unauthorized(T0, c.fingerprint),
-        UnauthorizedAdvice::GiveUp
-    );
+        UnauthorizedAdvice::GiveUp(_)
+    ));
 }
 
 #[test]
@@ -522,7 +537,7 @@ fn rescued_refresh_token_is_persisted_and_kept() {
     let AttemptStep::Done(id, outcome) = attempt.handle_persisted() else {
         panic!()
     };
-    life.handle_refresh_outcome(T0, id, outcome);
+    let _ = life.handle_refresh_outcome(T0, id, outcome);
     assert_eq!(
         life.tokens()
             .unwrap()
@@ -563,7 +578,7 @@ fn persist_failure_still_installs_the_new_tokens() {
     else {
         panic!()
     };
-    life.handle_refresh_outcome(T0, id, outcome);
+    let _ = life.handle_refresh_outcome(T0, id, outcome);
     assert_eq!(ready_token(&mut life, T0).as_deref(), Some("b"));
 }
 
@@ -588,7 +603,7 @@ fn misconfiguration_stops_refreshing_with_its_code() {
             panic!()
         };
         assert_eq!(error.code(), code);
-        life.handle_refresh_outcome(T0, id, RefreshOutcome::Failed(error));
+        let _ = life.handle_refresh_outcome(T0, id, RefreshOutcome::Failed(error));
         assert!(life.poll_refresh(T0 + HOUR).is_none());
     }
 }
@@ -599,11 +614,13 @@ fn refresh_token_lifetime_warning_and_expiry() {
     let mut set = tokens("a", Some("r"), T0 + HOUR);
     set.refresh_issued_at = Some(T0 - secs(80 * 24 * 3600));
     life.handle_tokens(Some(set));
+    assert!(matches!(life.poll_access(T0), Access::Ready(_)));
     assert!(matches!(
-        life.poll_warning(T0),
-        Some(Warning::RefreshTokenExpiring { .. })
+        life.poll_event(),
+        Some(Event::RefreshTokenExpiring { .. })
     ));
-    assert_eq!(life.poll_warning(T0), None, "warned once");
+    assert!(matches!(life.poll_access(T0), Access::Ready(_)));
+    assert!(life.poll_event().is_none(), "warned once");
     let lapse = life.status(T0).refresh_expires_at.unwrap();
     assert_eq!(lapse, T0 + secs(10 * 24 * 3600));
     // Past 90 days: re-authorization, without presenting the dead token.
@@ -641,13 +658,13 @@ fn stale_outcomes_are_ignored() {
     let mut life = lifecycle();
     life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(10))));
     let attempt = life.poll_refresh(T0).unwrap();
-    life.handle_refresh_outcome(
+    let _ = life.handle_refresh_outcome(
         T0,
         AttemptId(999),
         RefreshOutcome::Adopted(tokens("x", Some("y"), T0 + HOUR)),
     );
     assert!(life.status(T0).refreshing);
-    life.handle_refresh_outcome(
+    let _ = life.handle_refresh_outcome(
         T0,
         attempt.id(),
         RefreshOutcome::Adopted(tokens("b", Some("r2"), T0 + HOUR)),
@@ -668,13 +685,17 @@ fn out_of_order_driving_ends_the_attempt_without_panicking() {
 
 #[test]
 fn a_store_failure_ends_the_attempt_without_sending() {
-    let mut life = lifecycle();
+    let mut life = shared_lifecycle();
     life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(100))));
     let mut attempt = life.poll_refresh(T0).unwrap();
+    assert!(matches!(
+        attempt.start(T0),
+        AttemptStep::Lock { read: true }
+    ));
     let AttemptStep::Done(id, outcome) = attempt.handle_store_failed("lock timeout") else {
         panic!("must not send without the store")
     };
-    life.handle_refresh_outcome(T0, id, outcome);
+    let _ = life.handle_refresh_outcome(T0, id, outcome);
     assert!(!life.status(T0).refreshing);
     assert!(life.poll_refresh(T0 + secs(9)).is_none(), "backs off");
     assert!(life.poll_refresh(T0 + secs(10)).is_some());
@@ -736,10 +757,10 @@ fn a_ready_copy_answers_only_for_its_owner_generation_and_time() {
 
 /// Starts an attempt on a shared store holding `stored`, returning it and its first step.
 fn shared_attempt(stored: TokenSet, now: Timestamp) -> (TokenAttempt, AttemptStep) {
-    let mut life = lifecycle();
+    let mut life = shared_lifecycle();
     life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(100))));
     let mut attempt = life.poll_refresh(now).unwrap();
-    let step = attempt.handle_stored(now, Stored::Tokens(stored));
+    let step = stored_step(&mut attempt, now, Stored::Tokens(stored));
     (attempt, step)
 }
 
@@ -871,11 +892,14 @@ fn wait_is_only_answered_when_a_refresh_can_run() {
             ReauthReason::RefreshTokenExpired
         ))
     ));
-    // Whenever poll_access says Wait with nothing in flight, poll_refresh hands out an attempt.
+    // With nothing in flight, poll_access hands out the attempt instead of Wait; then Wait.
     let mut life = lifecycle();
     life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(10))));
+    assert!(matches!(
+        life.poll_access(T0 + secs(20)),
+        Access::Refresh(_)
+    ));
     assert!(matches!(life.poll_access(T0 + secs(20)), Access::Wait));
-    assert!(life.poll_refresh(T0 + secs(20)).is_some());
 }
 
 #[test]
@@ -891,7 +915,7 @@ fn short_lived_tokens_cannot_drive_a_refresh_storm() {
     let AttemptStep::Done(id, outcome) = attempt.handle_persisted() else {
         panic!()
     };
-    life.handle_refresh_outcome(T0, id, outcome);
+    let _ = life.handle_refresh_outcome(T0, id, outcome);
     assert!(ready_token(&mut life, T0).is_some());
     assert!(life.poll_refresh(T0 + secs(9)).is_none());
     assert!(life.poll_refresh(T0 + secs(10)).is_some());
@@ -901,14 +925,17 @@ fn short_lived_tokens_cannot_drive_a_refresh_storm() {
 fn a_forced_refresh_keeps_the_current_token_when_it_fails() {
     let mut life = lifecycle();
     life.handle_tokens(Some(tokens("a", Some("r"), T0 + HOUR)));
-    let mut attempt = life.force_refresh(T0).expect("forced refreshes start now");
-    let _ = attempt.handle_stored(T0, Stored::Unshared);
+    life.force_refresh(T0).expect("forced refreshes start now");
+    let Access::Refresh(mut attempt) = life.poll_access(T0) else {
+        panic!("the forced attempt comes out of poll_access")
+    };
+    let _ = attempt.start(T0);
     let AttemptStep::Done(id, outcome) =
         attempt.handle_response(StatusCode::BAD_GATEWAY, &HeaderMap::new(), b"")
     else {
         panic!()
     };
-    life.handle_refresh_outcome(T0, id, outcome);
+    let _ = life.handle_refresh_outcome(T0, id, outcome);
     assert_eq!(
         ready_token(&mut life, T0).as_deref(),
         Some("a"),
@@ -922,11 +949,11 @@ fn a_forced_refresh_keeps_the_current_token_when_it_fails() {
 
 #[test]
 fn older_stored_tokens_are_replaced_not_adopted() {
-    let mut life = lifecycle();
+    let mut life = shared_lifecycle();
     life.handle_tokens(Some(tokens("new", Some("r-new"), T0 + secs(100))));
     let mut attempt = life.poll_refresh(T0).unwrap();
     let older = tokens("old", Some("r-old"), T0 + secs(50));
-    let AttemptStep::Persist(written) = attempt.handle_stored(T0, Stored::Tokens(older)) else {
+    let AttemptStep::Persist(written) = stored_step(&mut attempt, T0, Stored::Tokens(older)) else {
         panic!("ours are written back, marked")
     };
     assert_eq!(written.access_token.expose_secret(), "new");
@@ -993,14 +1020,11 @@ fn a_memory_store_remembers_a_doubtful_refresh() {
     let AttemptStep::Done(id, outcome) = step else {
         panic!()
     };
-    life.handle_refresh_outcome(T0, id, outcome);
+    let _ = life.handle_refresh_outcome(T0, id, outcome);
     assert_eq!(life.tokens().unwrap().refresh_pending_since, Some(T0));
     // Inside the grace window the next attempt is the one retry...
     let mut attempt = life.poll_refresh(T0 + secs(10)).unwrap();
-    assert!(matches!(
-        attempt.handle_stored(T0 + secs(10), Stored::Unshared),
-        AttemptStep::Send(_)
-    ));
+    assert!(matches!(attempt.start(T0 + secs(10)), AttemptStep::Send(_)));
     // ...and after it the token is never presented again.
     let mut life = lifecycle();
     let mut set = tokens("a", Some("r"), T0 + secs(100));
@@ -1008,7 +1032,7 @@ fn a_memory_store_remembers_a_doubtful_refresh() {
     life.handle_tokens(Some(set));
     let mut attempt = life.poll_refresh(T0).unwrap();
     assert!(matches!(
-        attempt.handle_stored(T0, Stored::Unshared),
+        attempt.start(T0),
         AttemptStep::Done(
             _,
             RefreshOutcome::Failed(RefreshError::ReauthRequired(ReauthReason::ResponseLost))
@@ -1023,14 +1047,14 @@ fn a_rejected_token_stays_rejected_when_it_comes_back() {
     let Access::Ready(c) = life.poll_access(T0) else {
         panic!()
     };
-    assert_eq!(
+    assert!(matches!(
         life.handle_unauthorized(T0, c.fingerprint),
         UnauthorizedAdvice::RefreshThenRetry
-    );
+    ));
     let attempt = life.poll_refresh(T0).unwrap();
     // Another process stored a new refresh token but the same access token.
     let same_access = tokens("a", Some("r2"), T0 + HOUR + secs(1));
-    life.handle_refresh_outcome(T0, attempt.id(), RefreshOutcome::Adopted(same_access));
+    let _ = life.handle_refresh_outcome(T0, attempt.id(), RefreshOutcome::Adopted(same_access));
     assert!(
         !matches!(life.poll_access(T0), Access::Ready(_)),
         "the 401'd token is not served again"
@@ -1041,7 +1065,32 @@ fn a_rejected_token_stays_rejected_when_it_comes_back() {
 fn force_refresh_does_not_stay_armed_when_nothing_can_start() {
     let mut life = lifecycle();
     life.handle_tokens(Some(tokens("a", Some("r"), T0 + HOUR)));
-    let _in_flight = life.force_refresh(T0).unwrap();
+    life.force_refresh(T0).unwrap();
+    let Access::Refresh(_in_flight) = life.poll_access(T0) else {
+        panic!()
+    };
     assert!(life.refreshing());
-    assert!(life.force_refresh(T0).is_none(), "one at a time");
+    assert!(
+        matches!(life.poll_access(T0), Access::Ready(_)),
+        "one at a time"
+    );
+    // A back-off refuses a forced refresh, and leaves nothing armed.
+    let mut life = lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + HOUR)));
+    life.force_refresh(T0).unwrap();
+    let Access::Refresh(mut attempt) = life.poll_access(T0) else {
+        panic!()
+    };
+    let _ = attempt.start(T0);
+    let AttemptStep::Done(id, outcome) =
+        attempt.handle_response(StatusCode::SERVICE_UNAVAILABLE, &HeaderMap::new(), b"")
+    else {
+        panic!()
+    };
+    assert!(matches!(
+        life.handle_refresh_outcome(T0, id, outcome),
+        AttemptResult::Failed(RefreshError::Transient(_))
+    ));
+    assert!(life.force_refresh(T0 + secs(5)).is_err(), "backing off");
+    assert!(matches!(life.poll_access(T0 + secs(5)), Access::Ready(_)));
 }

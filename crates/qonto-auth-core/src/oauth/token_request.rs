@@ -6,7 +6,7 @@ use http::{HeaderValue, Method, Request};
 use crate::credentials::OAuthClient;
 use crate::environment::Environment;
 use crate::facts::TOKEN_PATH;
-use crate::header::HeaderError;
+use crate::header::{ExactCase, HeaderError};
 use crate::oauth::state::PkceVerifier;
 use crate::request::add_staging_header;
 use crate::secret::{AuthorizationCode, RefreshToken};
@@ -94,7 +94,9 @@ fn token_request(environment: &Environment, body: String) -> Result<TokenRequest
         HeaderValue::from_static("application/x-www-form-urlencoded"),
     );
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-    add_staging_header(environment, headers)?;
+    if add_staging_header(environment, headers)? {
+        request.extensions_mut().insert(ExactCase::STAGING);
+    }
     Ok(TokenRequest(request))
 }
 
