@@ -5,7 +5,6 @@ use std::sync::Arc;
 use http::Method;
 use qonto_auth_core::call::{Call, CallSpec, CallStep, Credential, Pages};
 use qonto_auth_core::credentials::{ApiKey, OAuthClient};
-use qonto_auth_core::lifecycle::{Event, LifecycleStatus};
 use qonto_auth_core::model::{BankAccount, BankAccountsPage, Organization, OrganizationResponse};
 use qonto_auth_core::oauth::PkceVerifier;
 use qonto_auth_core::secret::{AccessToken, AuthorizationCode};
@@ -14,9 +13,9 @@ use qonto_store::TokenStore;
 use qonto_transport::{ApiResponse, Auth, ClientParts, ClientSettings, Error, StaticCredential};
 use serde::de::DeserializeOwned;
 
-use crate::oauth::{Io, OAuthDriver};
-use crate::store::{AsyncTokenStore, BlockingStore, InlineStore};
-use crate::wire;
+use crate::oauth::OAuthDriver;
+use crate::store::AsyncTokenStore;
+use crate::wire::{self, Io};
 
 /// An async Qonto API client. Cheap to clone; clones share connections and tokens, so tasks
 /// using clones of one client share a single refresh.
@@ -31,15 +30,7 @@ pub struct ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// Starts a builder for an environment.
-    pub fn new(environment: Environment) -> Self {
-        let agent = concat!("qonto-reqwest/", env!("CARGO_PKG_VERSION"));
-        Self {
-            settings: ClientSettings::new(environment, agent),
-        }
-    }
-
-    qonto_transport::builder_setters!();
+    qonto_transport::builder_setters!(concat!("qonto-reqwest/", env!("CARGO_PKG_VERSION")));
 
     /// A client using a static API key; fails only if the HTTP client (TLS) cannot be set up.
     pub fn api_key(self, key: ApiKey) -> Result<Client, Error> {
@@ -58,11 +49,8 @@ impl ClientBuilder {
         client: OAuthClient,
         store: Arc<dyn TokenStore>,
     ) -> Result<Client, Error> {
-        let store: Arc<dyn AsyncTokenStore> = match store.is_shared() {
-            true => Arc::new(BlockingStore::new(store)),
-            false => Arc::new(InlineStore(store)),
-        };
-        self.oauth_async(client, store).await
+        self.oauth_async(client, crate::store::asynchronous(store))
+            .await
     }
 
     /// A client using OAuth tokens kept in a natively async store (a database, a vault).
@@ -76,26 +64,19 @@ impl ClientBuilder {
     }
 
     fn finish(self, auth: Auth<Arc<OAuthDriver>>) -> Result<Client, Error> {
-        let settings = self.settings;
-        let http = wire::http_client(&settings.transport)?;
-        let io = Io {
-            http,
-            max_body: settings.transport.max_body,
-            clock: settings.clock,
-        };
-        Ok(Client(Arc::new(ClientParts {
-            environment: settings.environment,
-            auth,
-            io,
-        })))
+        let ClientSettings {
+            environment,
+            transport,
+            clock,
+            ..
+        } = self.settings;
+        let io = Io::new(wire::http_client(&transport)?, transport.max_body, clock);
+        Ok(Client(Arc::new(ClientParts::new(environment, auth, io))))
     }
 }
 
 impl Client {
-    /// A builder for non-default settings.
-    pub fn builder(environment: Environment) -> ClientBuilder {
-        ClientBuilder::new(environment)
-    }
+    qonto_transport::client_basics!();
 
     /// A client using a static API key, with default settings.
     pub fn api_key(environment: Environment, key: ApiKey) -> Result<Self, Error> {
@@ -111,11 +92,6 @@ impl Client {
         ClientBuilder::new(environment).oauth(client, store).await
     }
 
-    /// The environment this client talks to.
-    pub fn environment(&self) -> &Environment {
-        &self.0.environment
-    }
-
     /// Runs one call as the core's [`Call`] machine decides: authorize (refreshing first when
     /// due), send, classify; after a 401 on an OAuth token, one retry, never more.
     pub async fn call(&self, spec: CallSpec) -> Result<ApiResponse, Error> {
@@ -125,9 +101,12 @@ impl Client {
             step = match step {
                 CallStep::Authorize => call.handle_credential(self.credential().await),
                 CallStep::Send(request) => call.handle_sent(self.0.io.send(request).await),
-                CallStep::Unauthorized(used) => {
-                    call.handle_advice(self.0.oauth()?.unauthorized(used, &self.0.io))
-                }
+                CallStep::Unauthorized(used) => call.handle_advice(
+                    self.0
+                        .oauth()?
+                        .life
+                        .unauthorized(self.0.io.clock.now(), used),
+                ),
                 CallStep::Done(result) => return Ok(result?),
             }
         }
@@ -215,15 +194,5 @@ impl Client {
     /// Deletes the stored OAuth tokens.
     pub async fn logout(&self) -> Result<(), Error> {
         self.0.oauth()?.logout().await
-    }
-
-    /// The OAuth lifecycle status (no secrets), for OAuth clients.
-    pub fn oauth_status(&self) -> Option<LifecycleStatus> {
-        Some(self.0.oauth().ok()?.status(&self.0.io))
-    }
-
-    /// The lifecycle's events since the last call, oldest first; none for static credentials.
-    pub fn take_events(&self) -> Vec<Event> {
-        self.0.oauth().map(|d| d.take_events()).unwrap_or_default()
     }
 }

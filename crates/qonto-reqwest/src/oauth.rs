@@ -1,48 +1,26 @@
-//! The OAuth side of a client: the lifecycle behind a std mutex (held for one core call at a
-//! time, never across an `.await`), a `Notify` for tasks waiting on another's attempt, and
-//! the loop that drives an attempt in its own task, so a cancelled caller never leaves one
-//! half done.
+//! The OAuth side of a client: the shared lifecycle (its lock never held across an `.await`),
+//! a `Notify` for tasks waiting on another's attempt, and the loop that drives an attempt in
+//! its own task, so a cancelled caller never leaves one half done.
 
 use std::pin::pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
 use qonto_auth_core::CallError;
-use qonto_auth_core::call::SendFailure;
-use qonto_auth_core::http::{Request, Response};
 use qonto_auth_core::lifecycle::{
-    Access, AttemptId, AttemptResult, AttemptStep, BearerCredential, Event, LifecycleStatus,
-    RefreshError, TokenAttempt, TokenLifecycle, TransientCause, UnauthorizedAdvice,
+    Access, AttemptId, AttemptResult, AttemptStep, BearerCredential, RefreshError, TokenAttempt,
+    TokenLifecycle, TransientCause,
 };
 use qonto_auth_core::oauth::PkceVerifier;
-use qonto_auth_core::secret::{AuthorizationCode, Fingerprint};
+use qonto_auth_core::secret::AuthorizationCode;
 use qonto_transport::store_steps::startup_tokens;
-use qonto_transport::{Clock, Error, ReadyCache};
+use qonto_transport::{Clock, Error, SharedLifecycle};
 use tokio::sync::Notify;
 
 use crate::store::{AsyncTokenStore, Held, lock_and_read, save};
-use crate::wire;
-
-/// What the I/O of a client needs; cheap to clone into an attempt's task.
-#[derive(Clone)]
-pub(crate) struct Io {
-    pub(crate) http: reqwest::Client,
-    pub(crate) max_body: u64,
-    pub(crate) clock: Clock,
-}
-
-impl Io {
-    pub(crate) async fn send(
-        &self,
-        request: Request<Vec<u8>>,
-    ) -> Result<Response<Vec<u8>>, SendFailure> {
-        wire::execute(&self.http, self.max_body, request).await
-    }
-}
+use crate::wire::Io;
 
 pub(crate) struct OAuthDriver {
-    /// The lock-free copy of the ready credential (bumped on every change).
-    ready: ReadyCache,
-    lifecycle: Mutex<TokenLifecycle>,
+    pub(crate) life: SharedLifecycle,
     finished: Notify,
     store: Arc<dyn AsyncTokenStore>,
 }
@@ -54,19 +32,12 @@ impl OAuthDriver {
     ) -> Result<Self, Error> {
         let mut lifecycle = lifecycle.with_shared_store(store.is_shared());
         lifecycle.handle_tokens(startup_tokens(store.load().await)?);
+        let (life, finished) = (SharedLifecycle::new(lifecycle), Notify::new());
         Ok(Self {
-            ready: ReadyCache::new(),
-            lifecycle: Mutex::new(lifecycle),
-            finished: Notify::new(),
+            life,
+            finished,
             store,
         })
-    }
-
-    fn lock(&self) -> MutexGuard<'_, TokenLifecycle> {
-        // Only whole core calls run under the lock: a panic elsewhere cannot leave it half done.
-        self.lifecycle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The access path: this thread's copy of the ready credential, without locking; else the
@@ -75,7 +46,7 @@ impl OAuthDriver {
         self: &Arc<Self>,
         io: &Io,
     ) -> Result<BearerCredential, CallError> {
-        match self.ready.get(io.clock.now()) {
+        match self.life.cached(io.clock.now()) {
             Some(credential) => Ok(credential),
             None => Box::pin(self.access(io)).await,
         }
@@ -87,15 +58,15 @@ impl OAuthDriver {
             // this task; most woken tasks then find the new copy without locking.
             let mut finished = pin!(self.finished.notified());
             finished.as_mut().enable();
-            if let Some(credential) = self.ready.get(io.clock.now()) {
+            if let Some(credential) = self.life.cached(io.clock.now()) {
                 return Ok(credential);
             }
             let attempt = {
-                let mut life = self.lock();
+                let mut life = self.life.lock();
                 let now = io.clock.now();
                 match life.poll_access(now) {
                     Access::Ready(credential) => {
-                        self.ready.keep(&life, now, &credential);
+                        self.life.keep(&life, now, &credential);
                         return Ok(credential);
                     }
                     Access::Refresh(attempt) => Some(attempt),
@@ -114,51 +85,29 @@ impl OAuthDriver {
         }
     }
 
-    pub(crate) fn unauthorized(&self, used: Fingerprint, io: &Io) -> UnauthorizedAdvice {
-        let mut life = self.lock();
-        self.ready.changed();
-        life.handle_unauthorized(io.clock.now(), used)
-    }
-
     pub(crate) async fn exchange(
         self: &Arc<Self>,
         code: &AuthorizationCode,
         pkce: Option<&PkceVerifier>,
         io: &Io,
     ) -> Result<(), Error> {
-        let attempt = self.lock().exchange_code(io.clock.now(), code, pkce);
-        let attempt = attempt.map_err(|e| Error::Request(e.into()))?;
-        self.run(Box::new(attempt), io)
+        let attempt = self.life.exchange(io.clock.now(), code, pkce)?;
+        self.run(attempt, io)
             .await
             .into_result()
             .map_err(Error::Auth)
     }
 
     pub(crate) async fn refresh_now(self: &Arc<Self>, io: &Io) -> Result<(), Error> {
-        self.lock()
-            .force_refresh(io.clock.now())
-            .map_err(Error::Auth)?;
-        self.ready.changed();
+        self.life.force_refresh(io.clock.now())?;
         self.credential(io).await?;
-        self.status(io)
-            .last_error
-            .map_or(Ok(()), |e| Err(Error::Auth(e)))
+        self.life.refreshed(io.clock.now())
     }
 
     pub(crate) async fn logout(&self) -> Result<(), Error> {
         self.store.lock().await?.clear().await?;
-        self.lock().handle_tokens(None);
-        self.ready.changed();
+        self.life.forget();
         Ok(())
-    }
-
-    pub(crate) fn status(&self, io: &Io) -> LifecycleStatus {
-        self.lock().status(io.clock.now())
-    }
-
-    pub(crate) fn take_events(&self) -> Vec<Event> {
-        let mut life = self.lock();
-        std::iter::from_fn(|| life.poll_event()).collect()
     }
 
     /// Runs one attempt in its own task and waits for what its driver gets. The task hands
@@ -170,20 +119,10 @@ impl OAuthDriver {
             clock: io.clock.clone(),
             armed: true,
         };
-        let io = io.clone();
-        match tokio::spawn(handover.drive(attempt, io)).await {
+        match tokio::spawn(handover.drive(attempt, io.clone())).await {
             Ok(result) => result,
             Err(_) => AttemptResult::Failed(RefreshError::Transient(TransientCause::Interrupted)),
         }
-    }
-
-    fn hand_over(&self, input: impl FnOnce(&mut TokenLifecycle) -> AttemptResult) -> AttemptResult {
-        let mut life = self.lock();
-        let result = input(&mut life);
-        self.ready.changed();
-        drop(life);
-        self.finished.notify_waiters();
-        result
     }
 }
 
@@ -220,17 +159,19 @@ impl Handover {
         };
         drop(held);
         self.armed = false;
-        self.driver
-            .hand_over(|life| life.handle_refresh_outcome(io.clock.now(), id, outcome))
+        let life = &self.driver.life;
+        let result =
+            life.hand_over(|life| life.handle_refresh_outcome(io.clock.now(), id, outcome));
+        self.driver.finished.notify_waiters();
+        result
     }
 }
 
 impl Drop for Handover {
     fn drop(&mut self) {
         if self.armed {
-            let _ = self
-                .driver
-                .hand_over(|life| life.handle_attempt_interrupted(self.clock.now(), self.id));
+            self.driver.life.interrupted(self.clock.now(), self.id);
+            self.driver.finished.notify_waiters();
         }
     }
 }

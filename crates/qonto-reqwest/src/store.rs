@@ -184,6 +184,15 @@ fn ended() -> StoreError {
     }
 }
 
+/// The async face of a blocking store: a shared one (a file) on the blocking pool, a memory
+/// store inline.
+pub(crate) fn asynchronous(store: Arc<dyn TokenStore>) -> Arc<dyn AsyncTokenStore> {
+    match store.is_shared() {
+        true => Arc::new(BlockingStore::new(store)),
+        false => Arc::new(InlineStore(store)),
+    }
+}
+
 /// A blocking store only this process uses (a memory store), called inline: its operations
 /// never wait on another process, so they need no blocking-pool hop. Attempts on it neither
 /// lock nor re-read it; a save is one short locked write.

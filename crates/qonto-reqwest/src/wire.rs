@@ -8,7 +8,32 @@ use qonto_auth_core::header::ExactCase;
 use qonto_auth_core::http;
 use qonto_auth_core::lifecycle::{NetworkFailure, SendStage};
 
-use qonto_transport::{Error, TransportConfig};
+use qonto_transport::{Clock, Error, TransportConfig};
+
+/// What the I/O of a client needs; cheap to clone into an attempt's task.
+#[derive(Clone)]
+pub(crate) struct Io {
+    pub(crate) http: reqwest::Client,
+    pub(crate) max_body: u64,
+    pub(crate) clock: Clock,
+}
+
+impl Io {
+    pub(crate) fn new(http: reqwest::Client, max_body: u64, clock: Clock) -> Self {
+        Self {
+            http,
+            max_body,
+            clock,
+        }
+    }
+
+    pub(crate) async fn send(
+        &self,
+        request: Request<Vec<u8>>,
+    ) -> Result<Response<Vec<u8>>, SendFailure> {
+        execute(&self.http, self.max_body, request).await
+    }
+}
 
 /// A reqwest client configured for Qonto: HTTP/1.1 only with title-case header names (so
 /// `X-Qonto-Staging-Token` keeps its documented casing), no redirects, timeouts always set.

@@ -5,11 +5,19 @@ use qonto_auth_core::Environment;
 
 use crate::{Error, StaticCredential};
 
-/// Expands the setters every transport's `ClientBuilder` has, over its `settings` field (a
-/// [`ClientSettings`](crate::ClientSettings)).
+/// Expands what every transport's `ClientBuilder` has over its `settings` field (a
+/// [`ClientSettings`](crate::ClientSettings)): `new`, with the transport's user agent, and
+/// the setters.
 #[macro_export]
 macro_rules! builder_setters {
-    () => {
+    ($agent:expr) => {
+        /// Starts a builder for an environment.
+        pub fn new(environment: ::qonto_auth_core::Environment) -> Self {
+            Self {
+                settings: $crate::ClientSettings::new(environment, $agent),
+            }
+        }
+
         /// Sets timeouts, the body cap and the user agent.
         pub fn transport(mut self, config: $crate::TransportConfig) -> Self {
             self.settings.transport = config;
@@ -26,6 +34,39 @@ macro_rules! builder_setters {
         pub fn lifecycle(mut self, config: ::qonto_auth_core::lifecycle::LifecycleConfig) -> Self {
             self.settings.lifecycle = config;
             self
+        }
+    };
+}
+
+/// Expands what every transport's `Client` has that involves no I/O: `builder`,
+/// `environment`, `oauth_status`, `take_events`. The client is a tuple struct over
+/// `Arc<ClientParts<D, I>>` whose driver `D` has a `life` ([`SharedLifecycle`](crate::SharedLifecycle))
+/// and whose I/O `I` has a `clock`.
+#[macro_export]
+macro_rules! client_basics {
+    () => {
+        /// A builder for non-default settings.
+        pub fn builder(environment: ::qonto_auth_core::Environment) -> ClientBuilder {
+            ClientBuilder::new(environment)
+        }
+
+        /// The environment this client talks to.
+        pub fn environment(&self) -> &::qonto_auth_core::Environment {
+            &self.0.environment
+        }
+
+        /// The OAuth lifecycle status (no secrets), for OAuth clients.
+        pub fn oauth_status(&self) -> Option<::qonto_auth_core::lifecycle::LifecycleStatus> {
+            Some(self.0.oauth().ok()?.life.status(self.0.io.clock.now()))
+        }
+
+        /// The lifecycle's events since the last call (refreshes, in-doubt refreshes, a refresh
+        /// token nearing its end …), oldest first; none for static credentials.
+        pub fn take_events(&self) -> Vec<::qonto_auth_core::lifecycle::Event> {
+            self.0
+                .oauth()
+                .map(|d| d.life.take_events())
+                .unwrap_or_default()
         }
     };
 }
@@ -49,6 +90,15 @@ pub struct ClientParts<D, I> {
 }
 
 impl<D, I> ClientParts<D, I> {
+    /// The parts of a client.
+    pub fn new(environment: Environment, auth: Auth<D>, io: I) -> Self {
+        Self {
+            environment,
+            auth,
+            io,
+        }
+    }
+
     /// The OAuth driver.
     ///
     /// # Errors

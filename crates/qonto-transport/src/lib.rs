@@ -10,6 +10,7 @@ mod config;
 mod error;
 mod ready_cache;
 mod settings;
+mod shared;
 mod static_credential;
 pub mod store_steps;
 
@@ -17,6 +18,7 @@ pub use builder::{Auth, ClientParts};
 pub use config::{Clock, TransportConfig};
 pub use error::Error;
 pub use qonto_auth_core::call::ApiResponse;
-pub use ready_cache::ReadyCache;
+use ready_cache::ReadyCache;
 pub use settings::ClientSettings;
+pub use shared::SharedLifecycle;
 pub use static_credential::StaticCredential;

@@ -10,7 +10,28 @@ use qonto_auth_core::http;
 use qonto_auth_core::lifecycle::{NetworkFailure, SendStage};
 use ureq::Agent;
 
-use qonto_transport::TransportConfig;
+use qonto_transport::{Clock, TransportConfig};
+
+/// What the I/O of a client needs.
+pub(crate) struct Io {
+    pub(crate) agent: Agent,
+    pub(crate) max_body: u64,
+    pub(crate) clock: Clock,
+}
+
+impl Io {
+    pub(crate) fn new(agent: Agent, max_body: u64, clock: Clock) -> Self {
+        Self {
+            agent,
+            max_body,
+            clock,
+        }
+    }
+
+    pub(crate) fn send(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, SendFailure> {
+        execute(&self.agent, self.max_body, request)
+    }
+}
 
 /// A ureq agent configured for Qonto: no redirects, statuses as data, timeouts always set.
 ///

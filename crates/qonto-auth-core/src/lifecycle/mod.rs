@@ -90,57 +90,6 @@ pub struct BearerCredential {
     pub fingerprint: Fingerprint,
 }
 
-/// A copy of a ready credential that a driver keeps (typically per thread) to answer the hot
-/// path without locking the lifecycle.
-///
-/// The driver bumps a generation counter on every input that can change the credential; the
-/// copy is valid while the generation is unchanged and the time is before
-/// [`TokenLifecycle::ready_until`]. `owner` tells lifecycles apart in a shared cache.
-#[derive(Clone, Debug)]
-pub struct ReadyCopy {
-    owner: u64,
-    generation: u64,
-    until: Timestamp,
-    credential: BearerCredential,
-}
-
-impl ReadyCopy {
-    /// Keeps `credential`, valid for `owner` at `generation` until `until`.
-    ///
-    /// The copy holds its own bytes of the header value: clones handed out from copies kept
-    /// by different threads never touch a shared reference count.
-    pub fn new(
-        owner: u64,
-        generation: u64,
-        until: Timestamp,
-        credential: BearerCredential,
-    ) -> Self {
-        let header = match HeaderValue::from_bytes(credential.header.as_bytes()) {
-            Ok(mut own) => {
-                own.set_sensitive(true);
-                own
-            }
-            // Unreachable (the bytes come from a valid value); sharing them is still correct.
-            Err(_) => credential.header,
-        };
-        Self {
-            owner,
-            generation,
-            until,
-            credential: BearerCredential {
-                header,
-                fingerprint: credential.fingerprint,
-            },
-        }
-    }
-
-    /// The credential, if this copy still answers for `owner` at `generation` and `now`.
-    pub fn get(&self, owner: u64, generation: u64, now: Timestamp) -> Option<&BearerCredential> {
-        (self.owner == owner && self.generation == generation && now < self.until)
-            .then_some(&self.credential)
-    }
-}
-
 /// What to do after a 401 on a request made with a token of this lifecycle.
 #[derive(Clone, Debug)]
 #[must_use]

@@ -730,31 +730,6 @@ fn ready_until_ends_at_the_next_refresh_or_the_floor() {
     assert_eq!(life.ready_until(T0 + HOUR), None);
 }
 
-#[test]
-fn a_ready_copy_answers_only_for_its_owner_generation_and_time() {
-    let mut life = lifecycle();
-    life.handle_tokens(Some(tokens("a", Some("r"), T0 + HOUR)));
-    let Access::Ready(c) = life.poll_access(T0) else {
-        panic!()
-    };
-    let copy = ReadyCopy::new(1, 7, life.ready_until(T0).unwrap(), c.clone());
-    let kept = copy.get(1, 7, T0).unwrap();
-    // The same value and fingerprint, in bytes of its own, still marked sensitive.
-    assert_eq!(kept.header, c.header);
-    assert_eq!(kept.fingerprint, c.fingerprint);
-    assert!(kept.header.is_sensitive());
-    assert_ne!(
-        kept.header.as_bytes().as_ptr(),
-        c.header.as_bytes().as_ptr()
-    );
-    assert!(copy.get(2, 7, T0).is_none(), "another lifecycle");
-    assert!(copy.get(1, 8, T0).is_none(), "the lifecycle changed");
-    assert!(
-        copy.get(1, 7, T0 + HOUR - secs(300)).is_none(),
-        "refresh due"
-    );
-}
-
 /// Starts an attempt on a shared store holding `stored`, returning it and its first step.
 fn shared_attempt(stored: TokenSet, now: Timestamp) -> (TokenAttempt, AttemptStep) {
     let mut life = shared_lifecycle();

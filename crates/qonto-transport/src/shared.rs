@@ -1,0 +1,129 @@
+//! The token lifecycle as both drivers hold it: behind a mutex that is held for one core call
+//! at a time (never across I/O), with the per-thread copy of the ready credential that keeps
+//! the hot path lock-free. Waking waiters is the driver's (a condvar, or a `Notify`).
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use qonto_auth_core::Timestamp;
+use qonto_auth_core::lifecycle::{
+    AttemptId, AttemptResult, BearerCredential, Event, LifecycleStatus, TokenAttempt,
+    TokenLifecycle, UnauthorizedAdvice,
+};
+use qonto_auth_core::oauth::PkceVerifier;
+use qonto_auth_core::secret::{AuthorizationCode, Fingerprint};
+
+use crate::{Error, ReadyCache};
+
+/// A [`TokenLifecycle`] shared by the clones of one client.
+#[derive(Debug)]
+pub struct SharedLifecycle {
+    ready: ReadyCache,
+    lifecycle: Mutex<TokenLifecycle>,
+}
+
+impl SharedLifecycle {
+    /// Shares `lifecycle`.
+    pub fn new(lifecycle: TokenLifecycle) -> Self {
+        Self {
+            ready: ReadyCache::new(),
+            lifecycle: Mutex::new(lifecycle),
+        }
+    }
+
+    /// Locks the lifecycle; hold the guard for core calls only, never across I/O.
+    pub fn lock(&self) -> MutexGuard<'_, TokenLifecycle> {
+        // Only whole core calls run under the lock: a panic elsewhere cannot leave it half done.
+        self.lifecycle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// This thread's copy of the ready credential, if it still answers at `now` (no lock).
+    pub fn cached(&self, now: Timestamp) -> Option<BearerCredential> {
+        self.ready.get(now)
+    }
+
+    /// Keeps `credential` for this thread; call under the lock, right after `Ready`.
+    pub fn keep(&self, life: &TokenLifecycle, now: Timestamp, credential: &BearerCredential) {
+        self.ready.keep(life, now, credential);
+    }
+
+    /// Feeds an input that may change the credential (an attempt's outcome) and invalidates
+    /// every thread's copy; the driver wakes its waiters afterwards.
+    pub fn hand_over(
+        &self,
+        input: impl FnOnce(&mut TokenLifecycle) -> AttemptResult,
+    ) -> AttemptResult {
+        let mut life = self.lock();
+        let result = input(&mut life);
+        self.ready.changed();
+        result
+    }
+
+    /// Tells the lifecycle that the driver of attempt `id` ended before its outcome was known.
+    pub fn interrupted(&self, now: Timestamp, id: AttemptId) {
+        let _ = self.hand_over(|life| life.handle_attempt_interrupted(now, id));
+    }
+
+    /// Takes a 401 for a request sent with `used`.
+    pub fn unauthorized(&self, now: Timestamp, used: Fingerprint) -> UnauthorizedAdvice {
+        let mut life = self.lock();
+        self.ready.changed();
+        life.handle_unauthorized(now, used)
+    }
+
+    /// Asks for a refresh now; the attempt then comes out of the access loop.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Auth`] when no refresh can start now.
+    pub fn force_refresh(&self, now: Timestamp) -> Result<(), Error> {
+        let mut life = self.lock();
+        self.ready.changed();
+        life.force_refresh(now).map_err(Error::Auth)
+    }
+
+    /// What `refresh_now` reports once the access loop has run: the last attempt's failure.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Auth`] with that failure.
+    pub fn refreshed(&self, now: Timestamp) -> Result<(), Error> {
+        match self.status(now).last_error {
+            Some(error) => Err(Error::Auth(error)),
+            None => Ok(()),
+        }
+    }
+
+    /// Starts an authorization-code exchange.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Request`] when the staging token cannot be encoded.
+    pub fn exchange(
+        &self,
+        now: Timestamp,
+        code: &AuthorizationCode,
+        pkce: Option<&PkceVerifier>,
+    ) -> Result<Box<TokenAttempt>, Error> {
+        let attempt = self.lock().exchange_code(now, code, pkce);
+        Ok(Box::new(attempt.map_err(|e| Error::Request(e.into()))?))
+    }
+
+    /// Forgets the tokens (after the store was cleared).
+    pub fn forget(&self) {
+        self.lock().handle_tokens(None);
+        self.ready.changed();
+    }
+
+    /// A secret-free snapshot.
+    pub fn status(&self, now: Timestamp) -> LifecycleStatus {
+        self.lock().status(now)
+    }
+
+    /// Drains the lifecycle's events, oldest first.
+    pub fn take_events(&self) -> Vec<Event> {
+        let mut life = self.lock();
+        std::iter::from_fn(|| life.poll_event()).collect()
+    }
+}
