@@ -74,7 +74,7 @@ async fn both_transports_give_the_same_codes() {
                 qonto_ureq::Client::api_key(env, key)
                     .unwrap()
                     .organization()
-                    .map_err(|e| e.code())
+                    .map_err(|e| e.code().as_str())
             })
             .await
             .unwrap()
@@ -83,7 +83,7 @@ async fn both_transports_give_the_same_codes() {
             .unwrap()
             .organization()
             .await
-            .map_err(|e| e.code());
+            .map_err(|e| e.code().as_str());
         let code = |r: Result<_, &'static str>| r.map(|_| "ok").unwrap_or_else(|c| c);
         assert_eq!(code(blocking), case.expected, "ureq: {}", case.name);
         assert_eq!(code(asynchronous), case.expected, "reqwest: {}", case.name);

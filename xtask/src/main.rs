@@ -157,3 +157,13 @@ fn render(command: &Command) -> String {
 fn cargo_bin() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    /// The core-purity rule as an ordinary test: `cargo test` alone enforces it, as
+    /// `cargo xtask core-purity` does in CI.
+    #[test]
+    fn the_core_depends_on_no_runtime_http_client_or_tls() {
+        super::core_purity().unwrap();
+    }
+}

@@ -5,6 +5,7 @@
 //! and the trace id to give support. On success it reads at most the first bytes of the body,
 //! so its cost does not depend on the body's size.
 
+use crate::codes::Code;
 use std::time::Duration;
 
 use http::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
@@ -95,21 +96,21 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// The stable machine code (snake_case).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Self::SandboxGate(_) => "sandbox_gate",
-            Self::Unauthorized => "unauthorized",
-            Self::MissingScope => "missing_scope",
-            Self::Forbidden => "forbidden",
-            Self::NotFound => "not_found",
-            Self::InvalidRequest => "invalid_request",
-            Self::ScaRequired => "sca_required",
-            Self::ScaSessionUnusable => "sca_session_unusable",
-            Self::RateLimited { .. } => "rate_limited",
-            Self::Server => "server_error",
-            Self::UnexpectedRedirect { .. } => "unexpected_redirect",
-            Self::UnexpectedContent => "unexpected_content",
-            Self::UnexpectedStatus => "unexpected_status",
+            Self::SandboxGate(_) => Code::SandboxGate,
+            Self::Unauthorized => Code::Unauthorized,
+            Self::MissingScope => Code::MissingScope,
+            Self::Forbidden => Code::Forbidden,
+            Self::NotFound => Code::NotFound,
+            Self::InvalidRequest => Code::InvalidRequest,
+            Self::ScaRequired => Code::ScaRequired,
+            Self::ScaSessionUnusable => Code::ScaSessionUnusable,
+            Self::RateLimited { .. } => Code::RateLimited,
+            Self::Server => Code::ServerError,
+            Self::UnexpectedRedirect { .. } => Code::UnexpectedRedirect,
+            Self::UnexpectedContent => Code::UnexpectedContent,
+            Self::UnexpectedStatus => Code::UnexpectedStatus,
         }
     }
 
@@ -233,7 +234,7 @@ fn trace_suffix(trace_id: Option<&str>) -> String {
 
 impl ApiError {
     /// The stable code of the kind.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         self.kind.code()
     }
 }

@@ -4,6 +4,7 @@
 //! format, environment and hosts) before any request; [`diagnose_response`] reads the answer
 //! to the probe (`GET /v2/bank_accounts`). Both are pure.
 
+use crate::codes::Code;
 use http::{HeaderMap, StatusCode};
 
 use crate::classify::{ApiError, ErrorKind, classify};
@@ -63,7 +64,7 @@ pub enum Family {
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub struct Finding {
     /// Stable snake_case code.
-    pub code: &'static str,
+    pub code: Code,
     /// How bad it is.
     pub severity: Severity,
     /// The failure family (for exit codes).
@@ -78,7 +79,7 @@ pub struct Finding {
 
 impl Finding {
     fn new(
-        code: &'static str,
+        code: Code,
         severity: Severity,
         family: Family,
         message: impl Into<String>,
@@ -94,14 +95,14 @@ impl Finding {
         }
     }
 
-    fn pass(code: &'static str, message: impl Into<String>) -> Self {
+    fn pass(code: Code, message: impl Into<String>) -> Self {
         Self::new(code, Severity::Pass, Family::None, message, "")
     }
 
     /// A finding for a request that did not complete (connection refused, timeout, TLS).
     pub fn network(description: &str) -> Self {
         Self::new(
-            "network_error",
+            Code::NetworkError,
             Severity::Fail,
             Family::Network,
             format!("the request did not complete: {description}"),
@@ -189,19 +190,19 @@ fn credential_findings(credential: CredentialInput<'_>) -> Vec<Finding> {
     };
     match credential {
         CredentialInput::Missing => vec![fail(
-            "no_credentials",
+            Code::NoCredentials,
             "no credentials configured".into(),
             "give an API key (`--api-key` or QONTO_API_KEY) or log in with `qonto auth login`",
         )],
         CredentialInput::StoredOAuth => vec![Finding::pass(
-            "oauth_tokens_stored",
+            Code::OauthTokensStored,
             "OAuth tokens are stored",
         )],
         CredentialInput::ApiKey(raw) => {
             let problems = check_api_key(raw);
             if problems.is_empty() {
                 return vec![Finding::pass(
-                    "api_key_format_ok",
+                    Code::ApiKeyFormatOk,
                     "the API key has the form `login:secret-key`",
                 )];
             }
@@ -214,7 +215,7 @@ fn credential_findings(credential: CredentialInput<'_>) -> Vec<Finding> {
             let problems = check_access_token(raw);
             if problems.is_empty() {
                 return vec![Finding::pass(
-                    "access_token_format_ok",
+                    Code::AccessTokenFormatOk,
                     "the access token has a plausible form",
                 )];
             }
@@ -239,12 +240,12 @@ fn environment_findings(settings: &Settings<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
     match (settings.kind, settings.staging_token_given) {
         (EnvironmentKind::Production, Some(_)) => findings.push(config(
-            "staging_token_in_production",
+            Code::StagingTokenInProduction,
             EnvironmentError::StagingTokenInProduction.to_string(),
             "remove the staging token, or select `--env sandbox`",
         )),
         (EnvironmentKind::Sandbox, None) => findings.push(Finding::new(
-            "staging_token_missing",
+            Code::StagingTokenMissing,
             Severity::Fail,
             Family::SandboxGate,
             EnvironmentError::MissingStagingToken.to_string(),
@@ -256,7 +257,7 @@ fn environment_findings(settings: &Settings<'_>) -> Vec<Finding> {
                 && !token.bytes().all(|b| b.is_ascii_graphic()) =>
         {
             findings.push(Finding::new(
-                "staging_token_invalid_character",
+                Code::StagingTokenInvalidCharacter,
                 Severity::Fail,
                 Family::SandboxGate,
                 EnvironmentError::StagingTokenCharacters.to_string(),
@@ -267,7 +268,7 @@ fn environment_findings(settings: &Settings<'_>) -> Vec<Finding> {
             if token.trim().is_empty() || token.trim() != token =>
         {
             findings.push(Finding::new(
-                "staging_token_whitespace",
+                Code::StagingTokenWhitespace,
                 Severity::Fail,
                 Family::SandboxGate,
                 EnvironmentError::EmptyStagingToken.to_string(),
@@ -292,7 +293,7 @@ fn environment_findings(settings: &Settings<'_>) -> Vec<Finding> {
                 .filter(|k| *k != settings.kind);
             if let Some(other) = other {
                 findings.push(config(
-                    "environment_host_mismatch",
+                    Code::EnvironmentHostMismatch,
                     format!(
                         "the {} environment is configured with the {other} hosts",
                         settings.kind
@@ -301,7 +302,7 @@ fn environment_findings(settings: &Settings<'_>) -> Vec<Finding> {
                 ));
             } else if settings.api_base.is_some() || settings.oauth_base.is_some() {
                 findings.push(Finding::new(
-                    "custom_base_url",
+                    Code::CustomBaseUrl,
                     Severity::Info,
                     Family::None,
                     format!("using custom base URLs: API {api}, OAuth {oauth}"),
@@ -311,7 +312,7 @@ fn environment_findings(settings: &Settings<'_>) -> Vec<Finding> {
         }
         (Err(error), _) | (_, Err(error)) => {
             findings.push(config(
-                "base_url_invalid",
+                Code::BaseUrlInvalid,
                 error.to_string(),
                 "give an absolute https URL",
             ));
@@ -319,7 +320,7 @@ fn environment_findings(settings: &Settings<'_>) -> Vec<Finding> {
     }
     if findings.iter().all(|f| f.severity < Severity::Warn) {
         findings.push(Finding::pass(
-            "environment_ok",
+            Code::EnvironmentOk,
             format!("environment {} with consistent hosts", settings.kind),
         ));
     }
@@ -335,7 +336,7 @@ pub fn diagnose_response(
 ) -> Finding {
     match classify(status, headers, body).into_result() {
         Ok(()) => Finding::pass(
-            "probe_ok",
+            Code::ProbeOk,
             format!("GET /v2/bank_accounts answered {status} with JSON"),
         ),
         Err(error) => finding_for_api_error(method, &error),
@@ -426,7 +427,7 @@ mod tests {
     }
 
     fn codes(findings: &[Finding]) -> Vec<&'static str> {
-        findings.iter().map(|f| f.code).collect()
+        findings.iter().map(|f| f.code.as_str()).collect()
     }
 
     #[test]
@@ -503,13 +504,19 @@ mod tests {
             &headers,
             b"{}",
         );
-        assert_eq!((f.code, f.family), ("unauthorized", Family::Rejected));
+        assert_eq!(
+            (f.code.as_str(), f.family),
+            ("unauthorized", Family::Rejected)
+        );
         assert_eq!(f.trace_id.as_deref(), Some("t-1"));
         assert!(f.fix.contains("colon"));
         let f = diagnose_response(None, StatusCode::OK, &headers, b"<!doctype html>");
-        assert_eq!((f.code, f.family), ("sandbox_gate", Family::SandboxGate));
+        assert_eq!(
+            (f.code.as_str(), f.family),
+            ("sandbox_gate", Family::SandboxGate)
+        );
         let f = diagnose_response(None, StatusCode::OK, &HeaderMap::new(), b"{}");
-        assert_eq!((f.code, f.severity), ("probe_ok", Severity::Pass));
+        assert_eq!((f.code.as_str(), f.severity), ("probe_ok", Severity::Pass));
         assert_eq!(Finding::network("refused").family, Family::Network);
     }
 
@@ -518,7 +525,7 @@ mod tests {
         use crate::lifecycle::ReauthReason;
         let f = finding_for_refresh_error(&RefreshError::ReauthRequired(ReauthReason::NotLoggedIn));
         assert_eq!(
-            (f.code, f.family),
+            (f.code.as_str(), f.family),
             ("reauthorization_required", Family::Rejected)
         );
         assert!(f.fix.contains("qonto auth login"));
@@ -527,6 +534,9 @@ mod tests {
             trace_id: None,
         };
         let f = finding_for_refresh_error(&RefreshError::Misconfigured(gate));
-        assert_eq!((f.code, f.family), ("sandbox_gate", Family::SandboxGate));
+        assert_eq!(
+            (f.code.as_str(), f.family),
+            ("sandbox_gate", Family::SandboxGate)
+        );
     }
 }

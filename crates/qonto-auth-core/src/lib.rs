@@ -99,6 +99,7 @@
 
 pub mod call;
 pub mod classify;
+pub mod codes;
 pub mod credentials;
 pub mod diagnose;
 pub mod environment;
@@ -120,6 +121,7 @@ pub use http;
 
 pub use call::{ApiResponse, Call, CallError, CallSpec, CallStep};
 pub use classify::{ApiError, Classification, ErrorKind, classify};
+pub use codes::Code;
 pub use environment::{Environment, EnvironmentKind};
 pub use lifecycle::{Access, AttemptStep, TokenAttempt, TokenLifecycle};
 pub use time::Timestamp;

@@ -1,5 +1,6 @@
 //! `qonto auth login|status|refresh|logout`.
 
+use qonto_auth_core::Code;
 use std::io::{BufRead, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant, SystemTime};
@@ -25,11 +26,12 @@ use crate::settings::{Credential, Resolved};
 pub(crate) fn login(resolved: &Resolved, args: &LoginArgs, output: Output) -> Result<(), Failure> {
     let oauth = resolved.oauth_client()?;
     let environment = resolved.environment()?;
-    let state = CsrfState::random()
-        .map_err(|e| Failure::configuration("no_randomness", e.to_string(), "check the system"))?;
+    let state = CsrfState::random().map_err(|e| {
+        Failure::configuration(Code::NoRandomness, e.to_string(), "check the system")
+    })?;
     let pkce = if args.pkce {
         Some(PkceVerifier::random().map_err(|e| {
-            Failure::configuration("no_randomness", e.to_string(), "check the system")
+            Failure::configuration(Code::NoRandomness, e.to_string(), "check the system")
         })?)
     } else {
         None
@@ -50,7 +52,7 @@ pub(crate) fn login(resolved: &Resolved, args: &LoginArgs, output: Output) -> Re
         ));
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).map_err(|e| {
-            Failure::configuration("stdin_unreadable", e.to_string(), "paste the URL")
+            Failure::configuration(Code::StdinUnreadable, e.to_string(), "paste the URL")
         })?;
         parse_callback(&line, &state).map_err(callback_failure)?
     } else {
@@ -88,9 +90,9 @@ fn exchange(
 
 fn callback_failure(error: CallbackError) -> Failure {
     let code = match error {
-        CallbackError::StateMismatch | CallbackError::StateMissing => "callback_state_mismatch",
-        CallbackError::Denied { .. } => "authorization_denied",
-        _ => "callback_invalid",
+        CallbackError::StateMismatch | CallbackError::StateMissing => Code::CallbackStateMismatch,
+        CallbackError::Denied { .. } => Code::AuthorizationDenied,
+        _ => Code::CallbackInvalid,
     };
     Failure::configuration(
         code,
@@ -107,7 +109,7 @@ fn bind_callback(redirect_uri: &str) -> Result<TcpListener, Failure> {
     let host = uri.host().unwrap_or_default();
     if uri.scheme_str() != Some("http") || !is_loopback(host) {
         return Err(Failure::configuration(
-            "redirect_not_loopback",
+            Code::RedirectNotLoopback,
             format!(
                 "the redirect URI {redirect_uri} is not a loopback http URL, so this machine cannot receive the callback"
             ),
@@ -123,7 +125,7 @@ fn bind_callback(redirect_uri: &str) -> Result<TcpListener, Failure> {
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
     TcpListener::bind((ip, port)).map_err(|e| {
         Failure::configuration(
-            "callback_port_busy",
+            Code::CallbackPortBusy,
             format!("cannot listen on 127.0.0.1:{port}: {e}"),
             "free the port, or use --paste",
         )
@@ -132,7 +134,7 @@ fn bind_callback(redirect_uri: &str) -> Result<TcpListener, Failure> {
 
 fn bad_redirect(uri: &str) -> Failure {
     Failure::configuration(
-        "redirect_uri_invalid",
+        Code::RedirectUriInvalid,
         format!("invalid redirect URI {uri}"),
         "check --redirect-uri",
     )
@@ -151,7 +153,7 @@ fn wait_for_callback(
         .unwrap_or_else(|_| "/".into());
     listener
         .set_nonblocking(true)
-        .map_err(|e| Failure::configuration("callback_listener", e.to_string(), "retry"))?;
+        .map_err(|e| Failure::configuration(Code::CallbackListener, e.to_string(), "retry"))?;
     let deadline = Instant::now() + timeout;
     let mut spinner = Spinner::new();
     loop {
@@ -167,7 +169,7 @@ fn wait_for_callback(
                 if Instant::now() >= deadline {
                     spinner.clear();
                     return Err(Failure::configuration(
-                        "login_timeout",
+                        Code::LoginTimeout,
                         format!("no callback within {} s", timeout.as_secs()),
                         "run `qonto auth login` again, or use --paste on a machine without a browser",
                     ));
@@ -177,7 +179,7 @@ fn wait_for_callback(
             }
             Err(e) => {
                 return Err(Failure::configuration(
-                    "callback_listener",
+                    Code::CallbackListener,
                     e.to_string(),
                     "retry",
                 ));
@@ -340,12 +342,12 @@ pub(crate) fn status(resolved: &Resolved, output: Output) -> Result<(), Failure>
 /// Prints what the profile's token file says, with no secret.
 fn report_tokens(resolved: &Resolved, output: Output, event: &str) -> Result<(), Failure> {
     let tokens = resolved.store().load().map_err(|e| {
-        Failure::configuration("token_store_unreadable", e.to_string(), "log in again")
+        Failure::configuration(Code::TokenStoreUnreadable, e.to_string(), "log in again")
     })?;
     let now = now();
     let Some(tokens) = tokens else {
         return Err(Failure(qonto_auth_core::diagnose::Finding {
-            code: "not_logged_in",
+            code: Code::NotLoggedIn,
             severity: qonto_auth_core::diagnose::Severity::Fail,
             family: qonto_auth_core::diagnose::Family::Rejected,
             message: format!("no OAuth tokens stored for profile `{}`", resolved.profile),
@@ -429,7 +431,7 @@ pub(crate) fn refresh(resolved: &Resolved, output: Output) -> Result<(), Failure
 pub(crate) fn logout(resolved: &Resolved, local_only: bool, output: Output) -> Result<(), Failure> {
     if !matches!(resolved.credential, Credential::OAuth { .. }) {
         return Err(Failure::configuration(
-            "not_oauth",
+            Code::NotOauth,
             "logout removes stored OAuth tokens, and this configuration uses none",
             "an API key is revoked by regenerating it in the web app (Integrations and Partnerships > API key)",
         ));

@@ -1,5 +1,6 @@
 //! `qonto accounts list` and `qonto request`.
 
+use qonto_auth_core::Code;
 use std::io::Write;
 
 use qonto_auth_core::header::AuthMethod;
@@ -74,14 +75,14 @@ pub(crate) fn request(resolved: &Resolved, args: &RequestArgs) -> Result<(), Fai
     let upper = args.method.to_ascii_uppercase();
     if !["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"].contains(&upper.as_str()) {
         return Err(Failure::configuration(
-            "invalid_method",
+            Code::InvalidMethod,
             format!("`{}` is not a method the API uses", args.method),
             "use GET, POST, PUT, PATCH, DELETE or HEAD",
         ));
     }
     let method = Method::from_bytes(upper.as_bytes()).map_err(|_| {
         Failure::configuration(
-            "invalid_method",
+            Code::InvalidMethod,
             format!("`{}` is not an HTTP method", args.method),
             "use GET, POST, PUT, PATCH or DELETE",
         )
@@ -93,7 +94,7 @@ pub(crate) fn request(resolved: &Resolved, args: &RequestArgs) -> Result<(), Fai
         .transpose()
         .map_err(|e| {
             Failure::configuration(
-                "invalid_json",
+                Code::InvalidJson,
                 format!("--data is not JSON: {e}"),
                 "pass a JSON document",
             )

@@ -1,6 +1,7 @@
 //! `qonto demo`: doctor through every case of the troubleshooting guide, against built-in
 //! mocks, with no account needed.
 
+use qonto_auth_core::Code;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -38,7 +39,7 @@ impl Mocks {
         let start = |config| {
             MockServer::start(config).map_err(|e| {
                 Failure::configuration(
-                    "mock_start_failed",
+                    Code::MockStartFailed,
                     e.to_string(),
                     "check that loopback networking works",
                 )

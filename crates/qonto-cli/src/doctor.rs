@@ -1,5 +1,6 @@
 //! `qonto doctor`: the troubleshooting guide, end to end.
 
+use qonto_auth_core::Code;
 use std::io::Write;
 
 use qonto_auth_core::diagnose::{Family, Finding, Severity, check_settings, worst_family};
@@ -25,7 +26,7 @@ pub(crate) fn findings(resolved: &Resolved) -> Vec<Finding> {
             Err(error) => {
                 findings.push(
                     Failure::configuration(
-                        "token_store_unreadable",
+                        Code::TokenStoreUnreadable,
                         error.to_string(),
                         "log in again: `qonto auth login`",
                     )
@@ -42,10 +43,10 @@ pub(crate) fn findings(resolved: &Resolved) -> Vec<Finding> {
     if oauth && !stored {
         for finding in findings
             .iter_mut()
-            .filter(|f| f.code == "oauth_tokens_stored")
+            .filter(|f| f.code == Code::OauthTokensStored)
         {
             *finding = Finding {
-                code: "not_logged_in",
+                code: Code::NotLoggedIn,
                 severity: Severity::Fail,
                 family: Family::Rejected,
                 message: format!("no OAuth tokens stored for profile `{}`", resolved.profile),
@@ -73,7 +74,7 @@ pub(crate) fn findings(resolved: &Resolved) -> Vec<Finding> {
     };
     match client.send(Method::GET, PROBE_PATH, None) {
         Ok(response) => findings.push(Finding {
-            code: "probe_ok",
+            code: Code::ProbeOk,
             severity: Severity::Pass,
             family: Family::None,
             message: format!("GET {PROBE_PATH} answered {} with JSON", response.status),
@@ -85,7 +86,7 @@ pub(crate) fn findings(resolved: &Resolved) -> Vec<Finding> {
     for event in client.take_events() {
         if let Event::RefreshTokenExpiring { expires_at } = event {
             findings.push(Finding {
-                code: "refresh_token_expiring",
+                code: Code::RefreshTokenExpiring,
                 severity: Severity::Warn,
                 family: Family::None,
                 message: format!(
@@ -102,7 +103,7 @@ pub(crate) fn findings(resolved: &Resolved) -> Vec<Finding> {
 
 fn skipped() -> Finding {
     Finding {
-        code: "probe_skipped",
+        code: Code::ProbeSkipped,
         severity: Severity::Info,
         family: Family::None,
         message: format!("GET {PROBE_PATH} was not sent: fix the failures above first"),

@@ -1,5 +1,6 @@
 //! Command failures: a finding to print and an exit code per failure family.
 
+use qonto_auth_core::Code;
 use qonto_auth_core::diagnose::{
     Family, Finding, Severity, finding_for_api_error, finding_for_refresh_error,
 };
@@ -37,12 +38,7 @@ pub(crate) fn exit_code(family: Family) -> u8 {
 pub(crate) struct Failure(pub(crate) Finding);
 
 impl Failure {
-    fn new(
-        code: &'static str,
-        family: Family,
-        message: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> Self {
+    fn new(code: Code, family: Family, message: impl Into<String>, fix: impl Into<String>) -> Self {
         Self(Finding {
             code,
             severity: Severity::Fail,
@@ -54,7 +50,7 @@ impl Failure {
     }
 
     pub(crate) fn configuration(
-        code: &'static str,
+        code: Code,
         message: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
@@ -62,7 +58,7 @@ impl Failure {
     }
 
     pub(crate) fn credential_format(
-        code: &'static str,
+        code: Code,
         message: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
@@ -77,7 +73,7 @@ impl Failure {
             _ => Family::Configuration,
         };
         Self::new(
-            "invalid_environment",
+            Code::InvalidEnvironment,
             family,
             error.to_string(),
             "check --env, the staging token and the base URLs",

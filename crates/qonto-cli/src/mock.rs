@@ -1,5 +1,6 @@
 //! `qonto mock serve`: the local mock of Qonto, for users' own integration tests.
 
+use qonto_auth_core::Code;
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -42,7 +43,7 @@ fn config(args: &MockArgs) -> MockConfig {
 pub(crate) fn serve(args: &MockArgs, output: Output) -> Result<(), Failure> {
     let server = MockServer::start(config(args)).map_err(|e| {
         Failure::configuration(
-            "mock_bind_failed",
+            Code::MockBindFailed,
             format!("cannot start the mock on port {}: {e}", args.port),
             "pick another --port",
         )

@@ -14,7 +14,7 @@ const DIM: Style = Style::new().dimmed();
 /// A finding as JSON.
 pub(crate) fn finding_json(finding: &Finding) -> Value {
     json!({
-        "code": finding.code,
+        "code": finding.code.as_str(),
         "severity": finding.severity.as_str(),
         "message": finding.message,
         "fix": if finding.fix.is_empty() { Value::Null } else { Value::from(finding.fix.clone()) },

@@ -4,6 +4,7 @@
 //! profile in `<config dir>/config.toml`. `doctor` and every other command resolve through
 //! this one path, so the health check never looks at a different configuration.
 
+use qonto_auth_core::Code;
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -106,7 +107,7 @@ impl Resolved {
             (Some(EnvArg::Production), _) => EnvironmentKind::Production,
             (None, Some(name)) => name.parse().map_err(|_| {
                 Failure::configuration(
-                    "unknown_environment",
+                    Code::UnknownEnvironment,
                     format!("profile `{profile_name}` has env = {name:?}"),
                     "use `production` or `sandbox`",
                 )
@@ -126,7 +127,7 @@ impl Resolved {
             }
             (None, Some(_), None, ..) | (None, None, Some(_), ..) => {
                 return Err(Failure::credential_format(
-                    "api_key_incomplete",
+                    Code::ApiKeyIncomplete,
                     "--login and --secret-key go together",
                     "give both, or the whole key with --api-key login:secret-key",
                 ));
@@ -205,21 +206,21 @@ impl Resolved {
         } = &self.credential
         else {
             return Err(Failure::configuration(
-                "oauth_not_configured",
+                Code::OauthNotConfigured,
                 "no OAuth client configured",
                 "set --client-id and --client-secret (or QONTO_CLIENT_ID and QONTO_CLIENT_SECRET)",
             ));
         };
         let secret = client_secret.clone().ok_or_else(|| {
             Failure::configuration(
-                "client_secret_missing",
+                Code::ClientSecretMissing,
                 "no OAuth client secret",
                 "set QONTO_CLIENT_SECRET",
             )
         })?;
         OAuthClient::new(client_id, ClientSecret::new(secret), redirect_uri).map_err(|e| {
             Failure::configuration(
-                "oauth_client_invalid",
+                Code::OauthClientInvalid,
                 e.to_string(),
                 "check the values in the Developer Portal",
             )
@@ -232,7 +233,7 @@ impl Resolved {
             // The client would start as "not logged in"; say what is really wrong.
             if let Err(error @ qonto_store::StoreError::Corrupt { .. }) = self.store().load() {
                 return Err(Failure::configuration(
-                    "token_store_unreadable",
+                    Code::TokenStoreUnreadable,
                     error.to_string(),
                     "run `qonto auth login` to replace it, or `qonto auth logout --local-only` to remove it",
                 ));
@@ -274,7 +275,7 @@ impl Resolved {
                     .map_err(Failure::from)
             }
             Credential::Missing => Err(Failure::credential_format(
-                "no_credentials",
+                Code::NoCredentials,
                 "no credentials configured",
                 "give an API key (QONTO_API_KEY) or OAuth client (QONTO_CLIENT_ID, QONTO_CLIENT_SECRET) and run `qonto auth login`",
             )),
@@ -291,7 +292,7 @@ fn load_profile(dir: &std::path::Path, name: &str, explicit: bool) -> Result<Pro
         }
         Err(e) => {
             return Err(Failure::configuration(
-                "config_unreadable",
+                Code::ConfigUnreadable,
                 format!("cannot read {}: {e}", path.display()),
                 "create the file with a [profiles.NAME] table, or drop --profile",
             ));
@@ -299,7 +300,7 @@ fn load_profile(dir: &std::path::Path, name: &str, explicit: bool) -> Result<Pro
     };
     let file: ConfigFile = toml::from_str(&text).map_err(|e| {
         Failure::configuration(
-            "config_invalid",
+            Code::ConfigInvalid,
             format!("{} is not valid: {}", path.display(), e.message()),
             "fix the file (see docs/cli.md)",
         )
@@ -308,7 +309,7 @@ fn load_profile(dir: &std::path::Path, name: &str, explicit: bool) -> Result<Pro
         Some(profile) => Ok(profile.clone()),
         None if !explicit => Ok(Profile::default()),
         None => Err(Failure::configuration(
-            "profile_not_found",
+            Code::ProfileNotFound,
             format!("no profile `{name}` in {}", path.display()),
             "add a [profiles.NAME] table or pick another --profile",
         )),
@@ -324,7 +325,7 @@ fn read_dash(value: String) -> Result<String, Failure> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).map_err(|e| {
         Failure::configuration(
-            "stdin_unreadable",
+            Code::StdinUnreadable,
             format!("cannot read a secret from stdin: {e}"),
             "pipe the value in",
         )

@@ -1,5 +1,6 @@
 //! Errors of both transports.
 
+use qonto_auth_core::Code;
 use qonto_auth_core::call::{CallError, DecodeError, PageError};
 use qonto_auth_core::lifecycle::{NetworkFailure, RefreshError};
 use qonto_auth_core::request::RequestError;
@@ -75,20 +76,20 @@ impl From<PageError> for Error {
 
 impl Error {
     /// A stable snake_case code for the failure.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
             Self::Api(e) => e.code(),
-            Self::Network(_) => "network_error",
+            Self::Network(_) => Code::NetworkError,
             Self::Auth(e) => e.code(),
-            Self::Store(_) => "token_store_error",
-            Self::Request(RequestError::Path(_)) => "request_path_invalid",
-            Self::Request(RequestError::Header(_)) => "credential_unencodable",
-            Self::Request(_) => "driver_misuse",
-            Self::Decode(_) => "decode_error",
-            Self::Pagination(_) => "pagination_stopped",
-            Self::BodyTooLarge { .. } => "body_too_large",
-            Self::NotOAuth => "not_oauth",
-            Self::Environment { .. } => "invalid_environment",
+            Self::Store(_) => Code::TokenStoreError,
+            Self::Request(RequestError::Path(_)) => Code::RequestPathInvalid,
+            Self::Request(RequestError::Header(_)) => Code::CredentialUnencodable,
+            Self::Request(_) => Code::DriverMisuse,
+            Self::Decode(_) => Code::DecodeError,
+            Self::Pagination(_) => Code::PaginationStopped,
+            Self::BodyTooLarge { .. } => Code::BodyTooLarge,
+            Self::NotOAuth => Code::NotOauth,
+            Self::Environment { .. } => Code::InvalidEnvironment,
         }
     }
 

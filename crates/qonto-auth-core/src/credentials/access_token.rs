@@ -1,6 +1,7 @@
 //! Checks for OAuth access tokens pasted by hand (CLI flags, environment variables).
 
 use super::{WhitespaceKind, has_invalid_character, split_scheme, whitespace_in};
+use crate::codes::Code;
 use crate::facts::{AUTHORIZATION_CODE_PREFIX, REFRESH_TOKEN_PREFIX};
 use crate::secret::AccessToken;
 
@@ -39,16 +40,16 @@ pub enum AccessTokenProblem {
 
 impl AccessTokenProblem {
     /// The stable snake_case code of this mistake.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Self::Empty => "access_token_empty",
-            Self::BearerPrefix => "access_token_bearer_prefix",
-            Self::DoubledBearer => "access_token_doubled_bearer",
-            Self::Whitespace(_) => "access_token_whitespace",
-            Self::RefreshTokenGiven => "access_token_is_refresh_token",
-            Self::AuthorizationCodeGiven => "access_token_is_authorization_code",
-            Self::ApiKeyGiven => "access_token_is_api_key",
-            Self::InvalidCharacter => "access_token_invalid_character",
+            Self::Empty => Code::AccessTokenEmpty,
+            Self::BearerPrefix => Code::AccessTokenBearerPrefix,
+            Self::DoubledBearer => Code::AccessTokenDoubledBearer,
+            Self::Whitespace(_) => Code::AccessTokenWhitespace,
+            Self::RefreshTokenGiven => Code::AccessTokenIsRefreshToken,
+            Self::AuthorizationCodeGiven => Code::AccessTokenIsAuthorizationCode,
+            Self::ApiKeyGiven => Code::AccessTokenIsApiKey,
+            Self::InvalidCharacter => Code::AccessTokenInvalidCharacter,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Static API keys: `Authorization: login:secret`, raw, no scheme, no Base64.
 
+use crate::codes::Code;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 
@@ -99,18 +100,18 @@ pub enum ApiKeyProblem {
 
 impl ApiKeyProblem {
     /// The stable snake_case code of this mistake.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Self::Empty => "api_key_empty",
-            Self::Whitespace(_) => "api_key_whitespace",
-            Self::SchemePrefix(_) => "api_key_scheme_prefix",
-            Self::Base64Encoded => "api_key_base64",
-            Self::MissingColon => "api_key_missing_colon",
-            Self::EmptyLogin => "api_key_empty_login",
-            Self::EmptySecret => "api_key_empty_secret",
-            Self::ColonInLogin => "api_key_colon_in_login",
-            Self::LikelySwapped => "api_key_swapped",
-            Self::InvalidCharacter => "api_key_invalid_character",
+            Self::Empty => Code::ApiKeyEmpty,
+            Self::Whitespace(_) => Code::ApiKeyWhitespace,
+            Self::SchemePrefix(_) => Code::ApiKeySchemePrefix,
+            Self::Base64Encoded => Code::ApiKeyBase64,
+            Self::MissingColon => Code::ApiKeyMissingColon,
+            Self::EmptyLogin => Code::ApiKeyEmptyLogin,
+            Self::EmptySecret => Code::ApiKeyEmptySecret,
+            Self::ColonInLogin => Code::ApiKeyColonInLogin,
+            Self::LikelySwapped => Code::ApiKeySwapped,
+            Self::InvalidCharacter => Code::ApiKeyInvalidCharacter,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! What a token attempt can end in, and why refreshing may fail.
 
+use crate::codes::Code;
 use crate::oauth::TokenResponseError;
 use crate::time::Timestamp;
 use crate::tokens::TokenSet;
@@ -121,14 +122,14 @@ pub enum RefreshError {
 
 impl RefreshError {
     /// A stable snake_case code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Self::Transient(_) => "refresh_failed_transient",
-            Self::ReauthRequired(_) => "reauthorization_required",
-            Self::Misconfigured(TokenResponseError::SandboxGate { .. }) => "sandbox_gate",
-            Self::Misconfigured(_) | Self::InvalidRequest(_) => "oauth_misconfigured",
-            Self::NotSaved(_) => "tokens_not_saved",
-            Self::DriverMisuse(_) => "driver_misuse",
+            Self::Transient(_) => Code::RefreshFailedTransient,
+            Self::ReauthRequired(_) => Code::ReauthorizationRequired,
+            Self::Misconfigured(TokenResponseError::SandboxGate { .. }) => Code::SandboxGate,
+            Self::Misconfigured(_) | Self::InvalidRequest(_) => Code::OauthMisconfigured,
+            Self::NotSaved(_) => Code::TokensNotSaved,
+            Self::DriverMisuse(_) => Code::DriverMisuse,
         }
     }
 
