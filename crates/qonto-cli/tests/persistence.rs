@@ -222,3 +222,48 @@ fn logging_out_removes_a_corrupt_token_file() {
     );
     assert!(!dir.join("tokens/default.json").exists());
 }
+
+#[test]
+fn a_refresh_whose_tokens_cannot_be_saved_exits_8_and_keeps_the_last_good_state() {
+    let mock = MockServer::start(MockConfig::default()).unwrap();
+    let dir = config_dir("unsaved");
+    let before = write_due_tokens(&mock, &dir);
+    mock.faults().token_delay(Duration::from_secs(2));
+    let child = request(&mock, &dir).spawn().unwrap();
+    wait_for(
+        "the refresh to reach the server",
+        Duration::from_secs(20),
+        || mock.stats().token_calls("refresh_token") == 1,
+    );
+    // The token directory is replaced while the answer is on its way: the rotated tokens
+    // cannot be written (we may run as root, so permissions would not stop the write).
+    let moved = dir.join("tokens.moved");
+    std::fs::rename(dir.join("tokens"), &moved).unwrap();
+    std::fs::write(dir.join("tokens"), b"not a directory").unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(8), "{stderr}");
+    assert!(stderr.contains("[tokens_not_saved]"), "{stderr}");
+    let store_dir = dir.join("tokens").display().to_string();
+    assert!(stderr.contains(&store_dir), "names the store: {stderr}");
+    assert!(stderr.contains("within about a minute"), "says what to do: {stderr}");
+    // The last good state is kept: the previous tokens, marked as being refreshed.
+    let kept = TokenSet::from_persisted_json(&std::fs::read(moved.join("default.json")).unwrap())
+        .unwrap();
+    assert!(kept.same_tokens(&before));
+    assert!(kept.refresh_pending_since.is_some());
+    // Once the store is fixed, the next command (inside the grace window) refreshes again
+    // with the kept refresh token and saves the result.
+    std::fs::remove_file(dir.join("tokens")).unwrap();
+    std::fs::rename(&moved, dir.join("tokens")).unwrap();
+    mock.faults().clear();
+    let output = request(&mock, &dir).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(mock.stats().token_calls("refresh_token"), 2);
+    let after = stored(&dir);
+    assert!(!after.same_tokens(&before) && after.refresh_pending_since.is_none());
+}

@@ -72,11 +72,13 @@ impl FileStore {
         let dir = parent_dir(&self.path);
         fs::create_dir_all(dir).map_err(self.io("create directory", dir))?;
         let temp = temp_path(&self.path);
+        // Errors name the token file (the temporary file beside it is a detail).
         let result = (|| {
-            let mut file = private_file(&temp).map_err(self.io("create", &temp))?;
+            let mut file =
+                private_file(&temp).map_err(self.io("write (temporary file)", &self.path))?;
             file.write_all(&tokens.to_persisted_json())
-                .map_err(self.io("write", &temp))?;
-            file.sync_all().map_err(self.io("fsync", &temp))?;
+                .map_err(self.io("write", &self.path))?;
+            file.sync_all().map_err(self.io("fsync", &self.path))?;
             fs::rename(&temp, &self.path).map_err(self.io("rename", &self.path))?;
             sync_dir(dir).map_err(self.io("fsync directory", dir))
         })();
