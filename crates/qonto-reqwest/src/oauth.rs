@@ -54,33 +54,32 @@ impl OAuthDriver {
 
     async fn access(self: &Arc<Self>, io: &Io) -> Result<BearerCredential, CallError> {
         loop {
+            // A woken caller usually finds the new credential in its thread's copy.
+            if let Some(credential) = self.life.cached(io.clock.now()) {
+                return Ok(credential);
+            }
             // Registered before the state is read, so an outcome handed over meanwhile wakes
-            // this task; most woken tasks then find the new copy without locking.
+            // this task. While an attempt is in flight, wait without locking the lifecycle:
+            // in a storm, 999 callers then cost a registration each, not a contended lock.
             let mut finished = pin!(self.finished.notified());
             finished.as_mut().enable();
             if let Some(credential) = self.life.cached(io.clock.now()) {
                 return Ok(credential);
             }
-            let attempt = {
-                let mut life = self.life.lock();
-                let now = io.clock.now();
-                match life.poll_access(now) {
-                    Access::Ready(credential) => {
-                        self.life.keep(&life, now, &credential);
-                        return Ok(credential);
-                    }
-                    Access::Refresh(attempt) => Some(attempt),
-                    Access::Wait => None,
-                    Access::Unavailable(error) => return Err(CallError::Auth(error)),
-                }
-            };
-            match attempt {
-                Some(attempt) => {
+            if self.life.in_flight() {
+                finished.await;
+                continue;
+            }
+            let access = self.life.poll(&mut self.life.lock(), io.clock.now());
+            match access {
+                Access::Ready(credential) => return Ok(credential),
+                Access::Refresh(attempt) => {
                     if let Some(error) = self.run(attempt, io).await.blocking_error() {
                         return Err(CallError::Auth(error));
                     }
                 }
-                None => finished.await,
+                Access::Wait => finished.await,
+                Access::Unavailable(error) => return Err(CallError::Auth(error)),
             }
         }
     }

@@ -2,11 +2,12 @@
 //! at a time (never across I/O), with the per-thread copy of the ready credential that keeps
 //! the hot path lock-free. Waking waiters is the driver's (a condvar, or a `Notify`).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use qonto_auth_core::Timestamp;
 use qonto_auth_core::lifecycle::{
-    AttemptId, AttemptResult, BearerCredential, Event, LifecycleStatus, TokenAttempt,
+    Access, AttemptId, AttemptResult, BearerCredential, Event, LifecycleStatus, TokenAttempt,
     TokenLifecycle, UnauthorizedAdvice,
 };
 use qonto_auth_core::oauth::PkceVerifier;
@@ -18,6 +19,8 @@ use crate::{Error, ReadyCache};
 #[derive(Debug)]
 pub struct SharedLifecycle {
     ready: ReadyCache,
+    /// Set while an attempt handed out by `poll` runs: callers can wait without locking.
+    in_flight: AtomicBool,
     lifecycle: Mutex<TokenLifecycle>,
 }
 
@@ -26,6 +29,7 @@ impl SharedLifecycle {
     pub fn new(lifecycle: TokenLifecycle) -> Self {
         Self {
             ready: ReadyCache::new(),
+            in_flight: AtomicBool::new(false),
             lifecycle: Mutex::new(lifecycle),
         }
     }
@@ -43,9 +47,23 @@ impl SharedLifecycle {
         self.ready.get(now)
     }
 
-    /// Keeps `credential` for this thread; call under the lock, right after `Ready`.
-    pub fn keep(&self, life: &TokenLifecycle, now: Timestamp, credential: &BearerCredential) {
-        self.ready.keep(life, now, credential);
+    /// Asks the locked lifecycle how a call authenticates at `now`, and remembers the answer
+    /// where the hot path looks: a `Ready` credential as this thread's copy, a `Refresh`
+    /// handed out as "an attempt is in flight" (see [`in_flight`](Self::in_flight)).
+    pub fn poll(&self, life: &mut TokenLifecycle, now: Timestamp) -> Access {
+        let access = life.poll_access(now);
+        match &access {
+            Access::Ready(credential) => self.ready.keep(life, now, credential),
+            Access::Refresh(_) => self.in_flight.store(true, Ordering::Release),
+            Access::Wait | Access::Unavailable(_) => {}
+        }
+        access
+    }
+
+    /// Whether an attempt handed out by [`poll`](Self::poll) has not been handed over yet: a
+    /// caller registered for the wake-up may then wait without locking the lifecycle.
+    pub fn in_flight(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire)
     }
 
     /// Feeds an input that may change the credential (an attempt's outcome) and invalidates
@@ -56,6 +74,7 @@ impl SharedLifecycle {
     ) -> AttemptResult {
         let mut life = self.lock();
         let result = input(&mut life);
+        self.in_flight.store(life.refreshing(), Ordering::Release);
         self.ready.changed();
         result
     }
@@ -107,7 +126,9 @@ impl SharedLifecycle {
         pkce: Option<&PkceVerifier>,
     ) -> Result<Box<TokenAttempt>, Error> {
         let attempt = self.lock().exchange_code(now, code, pkce);
-        Ok(Box::new(attempt.map_err(|e| Error::Request(e.into()))?))
+        let attempt = attempt.map_err(|e| Error::Request(e.into()))?;
+        self.in_flight.store(true, Ordering::Release);
+        Ok(Box::new(attempt))
     }
 
     /// Forgets the tokens (after the store was cleared).

@@ -45,12 +45,8 @@ impl OAuthDriver {
         }
         let mut life = self.life.lock();
         loop {
-            let now = io.clock.now();
-            match life.poll_access(now) {
-                Access::Ready(credential) => {
-                    self.life.keep(&life, now, &credential);
-                    return Ok(credential);
-                }
+            match self.life.poll(&mut life, io.clock.now()) {
+                Access::Ready(credential) => return Ok(credential),
                 Access::Refresh(attempt) => {
                     drop(life);
                     if let Some(error) = self.run(attempt, io).blocking_error() {
@@ -60,10 +56,8 @@ impl OAuthDriver {
                 }
                 // The timeout only guards against a lost wake-up; the loop asks again.
                 Access::Wait => {
-                    life = self
-                        .finished
-                        .wait_timeout(life, Duration::from_secs(1))
-                        .map_or_else(|e| e.into_inner().0, |w| w.0)
+                    let waited = self.finished.wait_timeout(life, Duration::from_secs(1));
+                    life = waited.map_or_else(|e| e.into_inner().0, |w| w.0);
                 }
                 Access::Unavailable(error) => return Err(CallError::Auth(error)),
             }
