@@ -246,10 +246,13 @@ fn a_refresh_whose_tokens_cannot_be_saved_exits_8_and_keeps_the_last_good_state(
     assert!(stderr.contains("[tokens_not_saved]"), "{stderr}");
     let store_dir = dir.join("tokens").display().to_string();
     assert!(stderr.contains(&store_dir), "names the store: {stderr}");
-    assert!(stderr.contains("within about a minute"), "says what to do: {stderr}");
+    assert!(
+        stderr.contains("within about a minute"),
+        "says what to do: {stderr}"
+    );
     // The last good state is kept: the previous tokens, marked as being refreshed.
-    let kept = TokenSet::from_persisted_json(&std::fs::read(moved.join("default.json")).unwrap())
-        .unwrap();
+    let kept =
+        TokenSet::from_persisted_json(&std::fs::read(moved.join("default.json")).unwrap()).unwrap();
     assert!(kept.same_tokens(&before));
     assert!(kept.refresh_pending_since.is_some());
     // Once the store is fixed, the next command (inside the grace window) refreshes again
