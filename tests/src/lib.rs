@@ -2,10 +2,12 @@
 //! aimed at a [`MockServer`], a clock that follows the mock's clock (tests jump time instead of
 //! sleeping), and tokens issued by the mock.
 //!
-//! The suites of this package (in `tests/`) drive both transports against `qonto-mock`:
-//! parity of their diagnoses, and reliability under load and faults.
+//! The suites of this package (in `tests/`) drive both transports against `qonto-mock`
+//! through [`driver`]: one behaviour suite run against each transport, and reliability under
+//! load and faults.
 
 pub mod bench;
+pub mod driver;
 
 use std::time::Duration;
 
