@@ -13,6 +13,7 @@ use http::{HeaderMap, StatusCode};
 
 use crate::facts;
 use crate::header::AuthMethod;
+use crate::redact::Redactor;
 
 /// Error bodies larger than this are not parsed (the classification still stands).
 pub const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -233,6 +234,24 @@ fn trace_suffix(trace_id: Option<&str>) -> String {
 }
 
 impl ApiError {
+    /// Cuts every secret `redactor` knows out of what the server supplied: the error details,
+    /// a redirect's host, the trace id.
+    #[must_use]
+    pub fn redacted(mut self, redactor: &Redactor) -> Self {
+        for detail in &mut self.details {
+            detail.code = redactor.redact_opt(detail.code.take());
+            detail.detail = redactor.redact_opt(detail.detail.take());
+            detail.source = redactor.redact_opt(detail.source.take());
+        }
+        if let ErrorKind::UnexpectedRedirect { host } = &mut self.kind {
+            *host = redactor.redact_opt(host.take());
+        }
+        if self.trace_id.as_deref().is_some_and(|t| redactor.leaks(t)) {
+            self.trace_id = Some(crate::redact::REDACTED.to_owned());
+        }
+        self
+    }
+
     /// The stable code of the kind.
     pub fn code(&self) -> Code {
         self.kind.code()

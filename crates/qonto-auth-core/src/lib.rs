@@ -109,6 +109,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod oauth;
 pub mod random;
+pub mod redact;
 pub mod request;
 pub mod secret;
 mod time;

@@ -31,6 +31,7 @@ pub use send::SendFailure;
 use crate::classify::{ApiError, Classification, classify};
 use crate::environment::Environment;
 use crate::lifecycle::{BearerCredential, NetworkFailure, RefreshError, UnauthorizedAdvice};
+use crate::redact::Redactor;
 use crate::request::{RequestError, prepare_request};
 use crate::secret::Fingerprint;
 
@@ -152,6 +153,9 @@ enum Phase {
 #[derive(Debug)]
 pub struct Call {
     request: Request<Vec<u8>>,
+    /// The sensitive header values sent (staging token, credential), to cut out of the
+    /// server's words on failure.
+    sent_secrets: Vec<HeaderValue>,
     phase: Phase,
 }
 
@@ -169,8 +173,15 @@ impl Call {
         for (name, value) in &spec.headers {
             request.headers_mut().append(name, value.clone());
         }
+        let sent_secrets = request
+            .headers()
+            .values()
+            .filter(|v| v.is_sensitive())
+            .cloned()
+            .collect();
         Ok(Self {
             request,
+            sent_secrets,
             phase: Phase::Start,
         })
     }
@@ -205,6 +216,7 @@ impl Call {
         } else {
             std::mem::take(&mut self.request)
         };
+        self.sent_secrets.push(credential.header.clone());
         request
             .headers_mut()
             .insert(AUTHORIZATION, credential.header);
@@ -226,7 +238,11 @@ impl Call {
             }
         };
         let (parts, body) = response.into_parts();
-        match classify(parts.status, &parts.headers, &body) {
+        let classified = match classify(parts.status, &parts.headers, &body) {
+            Classification::Failure(error) => Classification::Failure(error.redacted(&self.redactor())),
+            success => success,
+        };
+        match classified {
             Classification::Success => self.finish(Ok(ApiResponse {
                 status: parts.status,
                 headers: parts.headers,
@@ -256,6 +272,15 @@ impl Call {
             UnauthorizedAdvice::GiveUp(Some(reason)) => self.finish(Err(CallError::Auth(reason))),
             UnauthorizedAdvice::GiveUp(None) => self.finish(Err(CallError::Api(error))),
         }
+    }
+
+    /// What a failure's text must not show: every sensitive value this call sent.
+    fn redactor(&self) -> Redactor {
+        let mut redactor = Redactor::new();
+        for value in &self.sent_secrets {
+            redactor.add_value(value);
+        }
+        redactor
     }
 
     fn finish(&mut self, result: Result<ApiResponse, CallError>) -> CallStep {

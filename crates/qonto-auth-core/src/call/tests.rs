@@ -239,3 +239,38 @@ fn a_spec_never_shows_its_body_or_sensitive_headers() {
         .header(HeaderName::from_static("x-qonto-mfa"), secret);
     assert!(!format!("{spec:?}").contains("SENTINEL"));
 }
+
+#[test]
+fn what_a_server_echoes_of_the_secrets_sent_is_cut_out() {
+    let sentinel = "SENTINELx7q";
+    let staging = Environment::new(
+        EnvironmentKind::Sandbox,
+        Some(StagingToken::new(format!("stg-{sentinel}"))),
+        Endpoints::new("http://127.0.0.1:9", "http://127.0.0.1:9").unwrap(),
+    )
+    .unwrap();
+    let mut header = HeaderValue::from_str(&format!("org-1:key-{sentinel}")).unwrap();
+    header.set_sensitive(true);
+    let echo = format!(
+        r#"{{"errors":[{{"code":"org-1:key-{sentinel}","detail":"bad header org-1:key-{sentinel} with staging stg-{sentinel}","source":{{"parameter":"key-{sentinel}"}}}}],"trace_id":"key-{sentinel}"}}"#
+    );
+    let redirect = Response::builder()
+        .status(302)
+        .header("location", format!("https://key-{sentinel}.evil.example/x"))
+        .body(Vec::new())
+        .unwrap();
+    for answer in [answer(401, &echo), answer(500, &echo), Ok(redirect)] {
+        let mut call = Call::new(&staging, CallSpec::get("/v2/x")).unwrap();
+        let _ = call.start();
+        let credential = Credential {
+            header: header.clone(),
+            fingerprint: None,
+        };
+        let _ = call.handle_credential(Ok(credential));
+        let CallStep::Done(Err(error)) = call.handle_sent(answer) else {
+            panic!()
+        };
+        let text = format!("{error} {error:?}");
+        assert!(!text.contains(sentinel), "{text}");
+    }
+}

@@ -9,6 +9,7 @@ use super::outcome::{
     TransientCause,
 };
 use crate::call::SendFailure;
+use crate::redact::Redactor;
 use crate::oauth::{OAuthErrorCode, TokenRequest, TokenResponseError, parse_token_response};
 use crate::time::Timestamp;
 use crate::tokens::TokenSet;
@@ -286,7 +287,7 @@ impl TokenAttempt {
                 }
                 return self.persist(tokens.clone(), RefreshOutcome::Refreshed(tokens));
             }
-            Err(error) => error,
+            Err(error) => error.redacted(&self.redactor()),
         };
         let rescued = match (&error, &self.grant) {
             (
@@ -402,6 +403,16 @@ impl TokenAttempt {
             }
         };
         AttemptStep::Done(self.id, outcome)
+    }
+
+    /// What the server's words must not show: the secrets of the token request.
+    fn redactor(&self) -> Redactor {
+        let request = self.request.http();
+        let mut redactor = Redactor::new();
+        redactor.add_headers(request.headers());
+        let keys = ["client_secret", "refresh_token", "code", "code_verifier"];
+        redactor.add_form(request.body(), &keys);
+        redactor
     }
 
     fn send(&mut self, now: Timestamp) -> AttemptStep {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use http::{HeaderMap, StatusCode};
 
 use super::*;
-use crate::oauth::{AuthorizeUrl, CsrfState, TokenRequest, parse_callback};
+use crate::oauth::{AuthorizeUrl, CsrfState, TokenRequest, parse_callback, refresh_request};
 use crate::secret::{AccessToken, ClientSecret, RefreshToken};
 
 const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
@@ -590,6 +590,11 @@ fn misconfiguration_stops_refreshing_with_its_code() {
             &br#"{"error":"invalid_client"}"#[..],
             "oauth_misconfigured",
         ),
+        (
+            400,
+            &br#"{"error":"invalid_client"}"#[..],
+            "oauth_misconfigured",
+        ),
         (200, &b"<!doctype html><html>"[..], "sandbox_gate"),
     ] {
         let mut life = lifecycle();
@@ -1068,4 +1073,42 @@ fn force_refresh_does_not_stay_armed_when_nothing_can_start() {
     ));
     assert!(life.force_refresh(T0 + secs(5)).is_err(), "backing off");
     assert!(matches!(life.poll_access(T0 + secs(5)), Access::Ready(_)));
+}
+
+#[test]
+fn a_token_endpoint_echoing_the_form_never_shows_its_secrets() {
+    let sentinel = "SENTINELx7q";
+    let client = OAuthClient::new(
+        "cid",
+        ClientSecret::new(format!("cs-{sentinel}")),
+        "http://127.0.0.1:8910/cb",
+    )
+    .unwrap();
+    let mut life = TokenLifecycle::new(Environment::production(), client, config())
+        .with_shared_store(false);
+    life.handle_tokens(Some(tokens("a", Some(&format!("rt+{sentinel}")), T0 + secs(100))));
+    let mut attempt = start_refresh(&mut life, T0);
+    let form = String::from_utf8(attempt_form(&life)).unwrap();
+    let body = format!(
+        r#"{{"error":"invalid_grant","error_description":"you sent {form}, that is cs-{sentinel} and rt+{sentinel}"}}"#
+    );
+    let AttemptStep::Done(_, outcome) =
+        attempt.handle_response(StatusCode::BAD_REQUEST, &HeaderMap::new(), body.as_bytes())
+    else {
+        panic!()
+    };
+    let RefreshOutcome::Failed(error) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(error.code(), "reauthorization_required");
+    let text = format!("{error} {error:?}");
+    assert!(!text.contains(sentinel), "{text}");
+    assert!(text.contains("[redacted]"), "{text}");
+}
+
+/// The form of the lifecycle's refresh request, as the server would receive it.
+fn attempt_form(life: &TokenLifecycle) -> Vec<u8> {
+    let refresh = life.tokens().unwrap().refresh_token.clone().unwrap();
+    let request = refresh_request(&Environment::production(), &life.client, &refresh);
+    request.unwrap().http().body().clone()
 }

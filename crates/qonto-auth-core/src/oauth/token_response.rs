@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use crate::classify::{
     BodyShape, ErrorKind, GateSignal, header_trace_id, redirect_kind, sniff_body,
 };
+use crate::redact::Redactor;
 use crate::secret::{AccessToken, RefreshToken};
 use crate::time::Timestamp;
 use crate::tokens::TokenSet;
@@ -142,6 +143,34 @@ impl TokenResponseError {
             | Self::Malformed { trace_id, .. }
             | Self::UnexpectedStatus { trace_id, .. } => trace_id.as_deref(),
         }
+    }
+
+    /// Cuts every secret `redactor` knows out of the server's description and trace id.
+    #[must_use]
+    pub fn redacted(mut self, redactor: &Redactor) -> Self {
+        if let Self::Rejected {
+            description,
+            code: OAuthErrorCode::Other(other),
+            ..
+        } = &mut self
+        {
+            *other = redactor.redact(other);
+            *description = redactor.redact_opt(description.take());
+        } else if let Self::Rejected { description, .. } = &mut self {
+            *description = redactor.redact_opt(description.take());
+        }
+        let trace = match &mut self {
+            Self::Rejected { trace_id, .. }
+            | Self::SandboxGate { trace_id, .. }
+            | Self::RateLimited { trace_id, .. }
+            | Self::Server { trace_id, .. }
+            | Self::Malformed { trace_id, .. }
+            | Self::UnexpectedStatus { trace_id, .. } => trace_id,
+        };
+        if trace.as_deref().is_some_and(|t| redactor.leaks(t)) {
+            *trace = Some(crate::redact::REDACTED.to_owned());
+        }
+        self
     }
 
     /// True for failures worth retrying later (5xx, 429, unreadable success bodies).
