@@ -6,7 +6,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use zeroize::Zeroizing;
+
+use crate::safe_fs::{create_private_dir, open_lock_file, read_capped};
 use crate::{StoreError, StoreGuard, TokenSet, TokenStore};
+
+/// The largest token file read (a token document is well under 4 KiB).
+const MAX_TOKEN_FILE: u64 = 64 * 1024;
 
 /// How often a waiting process retries the lock.
 const LOCK_POLL: Duration = Duration::from_millis(5);
@@ -55,9 +61,9 @@ impl FileStore {
     }
 
     fn read(&self) -> Result<Option<TokenSet>, StoreError> {
-        let bytes = match fs::read(&self.path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        let bytes = match read_capped(&self.path, MAX_TOKEN_FILE) {
+            Ok(Some(bytes)) => Zeroizing::new(bytes),
+            Ok(None) => return Ok(None),
             Err(e) => return Err(self.io("read", &self.path)(e)),
         };
         TokenSet::from_persisted_json(&bytes)
@@ -70,13 +76,15 @@ impl FileStore {
 
     fn write(&self, tokens: &TokenSet) -> Result<(), StoreError> {
         let dir = parent_dir(&self.path);
-        fs::create_dir_all(dir).map_err(self.io("create directory", dir))?;
+        create_private_dir(dir).map_err(self.io("create directory", dir))?;
+        // Writes run under the store's lock: any temporary file of ours is a crash's leftover.
+        self.remove_stale_temporaries(dir);
         let temp = temp_path(&self.path);
         // Errors name the token file (the temporary file beside it is a detail).
         let result = (|| {
             let mut file =
                 private_file(&temp).map_err(self.io("write (temporary file)", &self.path))?;
-            file.write_all(&tokens.to_persisted_json())
+            file.write_all(&Zeroizing::new(tokens.to_persisted_json()))
                 .map_err(self.io("write", &self.path))?;
             file.sync_all().map_err(self.io("fsync", &self.path))?;
             fs::rename(&temp, &self.path).map_err(self.io("rename", &self.path))?;
@@ -86,6 +94,26 @@ impl FileStore {
             let _ = fs::remove_file(&temp);
         }
         result
+    }
+
+    /// Removes temporary files of this store's naming (`.NAME.tmp.*`), left by a process
+    /// killed while writing; they hold tokens, mode 0600.
+    fn remove_stale_temporaries(&self, dir: &Path) {
+        let mut prefix = std::ffi::OsString::from(".");
+        prefix.push(self.path.file_name().unwrap_or_default());
+        prefix.push(".tmp.");
+        let Some(prefix) = prefix.to_str() else {
+            return;
+        };
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let stale = entry.file_name().to_str().is_some_and(|n| n.starts_with(prefix));
+            if stale && entry.file_type().is_ok_and(|t| t.is_file()) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 
     fn remove(&self) -> Result<(), StoreError> {
@@ -103,14 +131,8 @@ impl TokenStore for FileStore {
 
     fn lock(&self) -> Result<Box<dyn StoreGuard + '_>, StoreError> {
         let dir = parent_dir(&self.lock_path);
-        fs::create_dir_all(dir).map_err(self.io("create directory", dir))?;
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&self.lock_path)
-            .map_err(self.io("open lock", &self.lock_path))?;
-        restrict(&file).map_err(self.io("restrict lock", &self.lock_path))?;
+        create_private_dir(dir).map_err(self.io("create directory", dir))?;
+        let file = open_lock_file(&self.lock_path).map_err(self.io("open lock", &self.lock_path))?;
         let started = Instant::now();
         loop {
             match fs4::FileExt::try_lock(&file) {
@@ -191,17 +213,6 @@ fn private_file(path: &Path) -> io::Result<File> {
 #[cfg(not(unix))]
 fn private_file(path: &Path) -> io::Result<File> {
     OpenOptions::new().write(true).create_new(true).open(path)
-}
-
-#[cfg(unix)]
-fn restrict(file: &File) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(fs::Permissions::from_mode(0o600))
-}
-
-#[cfg(not(unix))]
-fn restrict(_file: &File) -> io::Result<()> {
-    Ok(())
 }
 
 #[cfg(unix)]

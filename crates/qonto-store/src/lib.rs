@@ -22,6 +22,7 @@
 
 mod file;
 mod memory;
+pub mod safe_fs;
 
 pub use file::FileStore;
 pub use memory::MemoryStore;

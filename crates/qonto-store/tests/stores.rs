@@ -138,3 +138,79 @@ fn errors_do_not_show_tokens() {
     };
     assert!(!format!("{err} {err:?}").contains("ory_"));
 }
+
+#[cfg(unix)]
+mod hostile_files {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    use std::process::Command;
+
+    use super::*;
+
+    #[test]
+    fn a_symlink_planted_at_the_lock_file_is_refused_and_changes_nothing() {
+        let dir = temp_dir("lock-symlink");
+        std::fs::create_dir_all(&dir).unwrap();
+        let victim = dir.join("victim");
+        std::fs::write(&victim, b"keep me").unwrap();
+        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+        symlink(&victim, dir.join("tokens.json.lock")).unwrap();
+        let store = FileStore::new(dir.join("tokens.json"));
+        assert!(matches!(store.lock(), Err(StoreError::Io { .. })));
+        let mode = std::fs::metadata(&victim).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644, "the link's target keeps its mode");
+        // A dangling link does not create its target.
+        let dir = temp_dir("lock-dangling");
+        std::fs::create_dir_all(&dir).unwrap();
+        symlink(dir.join("created-elsewhere"), dir.join("tokens.json.lock")).unwrap();
+        let store = FileStore::new(dir.join("tokens.json"));
+        assert!(store.lock().is_err());
+        assert!(!dir.join("created-elsewhere").exists());
+    }
+
+    #[test]
+    fn a_fifo_a_device_or_a_huge_file_is_refused_without_reading_it() {
+        let dir = temp_dir("odd-files");
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo.json");
+        assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let zero = dir.join("zero.json");
+        symlink("/dev/zero", &zero).unwrap();
+        let huge = dir.join("huge.json");
+        std::fs::File::create(&huge)
+            .unwrap()
+            .set_len(512 * 1024 * 1024)
+            .unwrap();
+        for path in [fifo, zero, huge] {
+            let error = FileStore::new(&path).load().unwrap_err();
+            assert!(
+                error.to_string().contains("regular file") || error.to_string().contains("larger"),
+                "{}: {error}",
+                path.display()
+            );
+        }
+    }
+
+    #[test]
+    fn directories_are_created_private_and_stale_temporaries_removed() {
+        let dir = temp_dir("private-dirs");
+        let store = FileStore::new(dir.join("a/b/tokens.json"));
+        std::fs::create_dir_all(dir.join("a/b")).unwrap();
+        let stale = dir.join("a/b/.tokens.json.tmp.999999.0");
+        std::fs::write(&stale, b"{\"access_token\":\"old\"}").unwrap();
+        let other = dir.join("a/b/.other.json.tmp.1.0");
+        std::fs::write(&other, b"not ours").unwrap();
+        store.lock().unwrap().save(&tokens(1)).unwrap();
+        assert!(!stale.exists(), "a crash's leftover is removed");
+        assert!(other.exists(), "another store's file is left alone");
+        let fresh = temp_dir("private-fresh");
+        FileStore::new(fresh.join("x/y/tokens.json"))
+            .lock()
+            .unwrap()
+            .save(&tokens(1))
+            .unwrap();
+        for d in [fresh.join("x"), fresh.join("x/y")] {
+            let mode = std::fs::metadata(&d).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700, "{}", d.display());
+        }
+    }
+}
