@@ -8,18 +8,20 @@ use crate::state::Ctx;
 use crate::util::lock;
 
 const READ_SCOPE: &str = "organization.read";
+/// `GET /v2/membership` needs this one, not `organization.read`.
+const MEMBERSHIP_SCOPE: &str = "membership.read";
 const MAX_PER_PAGE: u64 = 100;
 
-/// Authenticates and checks the read scope.
-fn reader(ctx: Ctx<'_>) -> Result<Caller, Response> {
+/// Authenticates and checks the scope.
+fn reader(ctx: Ctx<'_>, scope: &str) -> Result<Caller, Response> {
     let caller = authenticate(ctx)?;
-    require_scope(ctx, &caller, READ_SCOPE)?;
+    require_scope(ctx, &caller, scope)?;
     Ok(caller)
 }
 
 /// `GET /v2/organization`.
 pub(crate) fn organization(ctx: Ctx<'_>) -> Response {
-    if let Err(resp) = reader(ctx) {
+    if let Err(resp) = reader(ctx, READ_SCOPE) {
         return resp;
     }
     let org = &ctx.shared.config.organization;
@@ -28,7 +30,7 @@ pub(crate) fn organization(ctx: Ctx<'_>) -> Response {
 
 /// `GET /v2/membership`.
 pub(crate) fn membership(ctx: Ctx<'_>) -> Response {
-    if let Err(resp) = reader(ctx) {
+    if let Err(resp) = reader(ctx, MEMBERSHIP_SCOPE) {
         return resp;
     }
     let org = &ctx.shared.config.organization;
@@ -41,7 +43,7 @@ pub(crate) fn membership(ctx: Ctx<'_>) -> Response {
 
 /// `GET /v2/bank_accounts?page=&per_page=`.
 pub(crate) fn bank_accounts(ctx: Ctx<'_>) -> Response {
-    if let Err(resp) = reader(ctx) {
+    if let Err(resp) = reader(ctx, READ_SCOPE) {
         return resp;
     }
     let page = match positive_param(ctx, "page", 1, u64::MAX) {
@@ -104,7 +106,7 @@ pub(crate) fn bank_account_id(path: &str) -> Option<&str> {
 
 /// `GET /v2/bank_accounts/{id}`.
 pub(crate) fn bank_account(ctx: Ctx<'_>) -> Response {
-    if let Err(resp) = reader(ctx) {
+    if let Err(resp) = reader(ctx, READ_SCOPE) {
         return resp;
     }
     let org = &ctx.shared.config.organization;

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::org::Organization;
+use crate::rate::{RateLimit, RetryAfter, UnauthorizedThrottle};
 
 /// Login of the demo API key in [`MockConfig::default`].
 pub const DEMO_LOGIN: &str = "demo-org-1234";
@@ -97,25 +98,6 @@ impl OAuthClient {
     }
 }
 
-/// A fixed-window request limit per client IP address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimit {
-    /// Requests allowed per window.
-    pub max_requests: u64,
-    /// Window length, measured on the [`MockClock`](crate::MockClock).
-    pub window: Duration,
-}
-
-impl RateLimit {
-    /// Qonto's documented limit: 1000 requests per 10 seconds per IP.
-    pub fn qonto() -> Self {
-        Self {
-            max_requests: 1000,
-            window: Duration::from_secs(10),
-        }
-    }
-}
-
 /// Everything that shapes the mock's behaviour. Fields are public; the `with_*` methods are
 /// shortcuts for chaining.
 #[derive(Debug, Clone)]
@@ -131,9 +113,14 @@ pub struct MockConfig {
     pub strict_header_case: bool,
     /// Production's answer to a request carrying a staging token.
     pub staging_in_production: StagingInProduction,
-    /// In sandbox, whether the browser pages (`/oauth2/auth` and its approve/deny links) also
-    /// need the staging header. Default true (Qonto: every sandbox request).
-    pub authorize_requires_staging_token: bool,
+    /// In sandbox, whether the browser pages (`/oauth2/auth` and its approve/deny links) need
+    /// a Sandbox web-app session opened through the Developer Portal, as Qonto documents: a
+    /// browser cannot send the staging header, so it visits
+    /// [`PORTAL_LOGIN_PATH`](crate::PORTAL_LOGIN_PATH) first, which sets the session cookie. A
+    /// request carrying the right staging header passes too. Without either, the page asks the
+    /// user to log in through the Developer Portal. Default true; false opens the pages to
+    /// anyone.
+    pub authorize_requires_portal_session: bool,
     /// Accepted API keys as `(login, secret)`.
     pub api_keys: Vec<(String, String)>,
     /// Registered OAuth clients.
@@ -148,8 +135,14 @@ pub struct MockConfig {
     pub authorization_code_lifetime: Duration,
     /// When true, `/oauth2/auth` redirects straight to the callback with a code.
     pub auto_approve: bool,
-    /// Optional rate limit; `None` (default) means unlimited.
-    pub rate_limit: Option<RateLimit>,
+    /// Request windows per client IP address; each applies. Empty (default) means unlimited;
+    /// [`with_qonto_rate_limits`](Self::with_qonto_rate_limits) sets Qonto's two.
+    pub rate_limits: Vec<RateLimit>,
+    /// Throttling after too many 401 answers to one address; `None` (default) means none.
+    pub unauthorized_throttle: Option<UnauthorizedThrottle>,
+    /// Whether a 429 carries `Retry-After`; default [`RetryAfter::Omit`], as Qonto documents
+    /// no such header.
+    pub retry_after: RetryAfter,
     /// Address to bind; `None` means `127.0.0.1:0`.
     pub bind: Option<SocketAddr>,
     /// Data served by the business endpoints.
@@ -164,7 +157,7 @@ impl Default for MockConfig {
             token_gate: TokenGate::default(),
             strict_header_case: false,
             staging_in_production: StagingInProduction::default(),
-            authorize_requires_staging_token: true,
+            authorize_requires_portal_session: true,
             api_keys: vec![(DEMO_LOGIN.to_owned(), DEMO_SECRET.to_owned())],
             clients: vec![OAuthClient::demo()],
             access_token_lifetime: Duration::from_secs(3600),
@@ -172,7 +165,9 @@ impl Default for MockConfig {
             refresh_token_lifetime: Duration::from_secs(90 * 24 * 3600),
             authorization_code_lifetime: Duration::from_secs(600),
             auto_approve: false,
-            rate_limit: None,
+            rate_limits: Vec::new(),
+            unauthorized_throttle: None,
+            retry_after: RetryAfter::Omit,
             bind: None,
             organization: Organization::demo(),
         }
@@ -222,10 +217,10 @@ impl MockConfig {
         self
     }
 
-    /// Sets [`authorize_requires_staging_token`](Self::authorize_requires_staging_token).
+    /// Sets [`authorize_requires_portal_session`](Self::authorize_requires_portal_session).
     #[must_use]
-    pub fn with_authorize_requires_staging_token(mut self, required: bool) -> Self {
-        self.authorize_requires_staging_token = required;
+    pub fn with_authorize_requires_portal_session(mut self, required: bool) -> Self {
+        self.authorize_requires_portal_session = required;
         self
     }
 
@@ -271,10 +266,33 @@ impl MockConfig {
         self
     }
 
-    /// Sets [`rate_limit`](Self::rate_limit).
+    /// Adds a request window to [`rate_limits`](Self::rate_limits).
     #[must_use]
     pub fn with_rate_limit(mut self, limit: RateLimit) -> Self {
-        self.rate_limit = Some(limit);
+        self.rate_limits.push(limit);
+        self
+    }
+
+    /// Qonto's documented limits per IP address: 1,000 requests per 10 s, 10,000 per 10 min,
+    /// and throttling after more than 200 401s within an hour.
+    #[must_use]
+    pub fn with_qonto_rate_limits(mut self) -> Self {
+        self.rate_limits = vec![RateLimit::qonto(), RateLimit::qonto_long()];
+        self.unauthorized_throttle = Some(UnauthorizedThrottle::qonto());
+        self
+    }
+
+    /// Sets [`unauthorized_throttle`](Self::unauthorized_throttle).
+    #[must_use]
+    pub fn with_unauthorized_throttle(mut self, throttle: UnauthorizedThrottle) -> Self {
+        self.unauthorized_throttle = Some(throttle);
+        self
+    }
+
+    /// Sets [`retry_after`](Self::retry_after).
+    #[must_use]
+    pub fn with_retry_after(mut self, retry_after: RetryAfter) -> Self {
+        self.retry_after = retry_after;
         self
     }
 

@@ -1,6 +1,8 @@
-//! The sandbox gate (missing staging token) and production's handling of a staging token.
+//! The sandbox gate (missing staging token; for browser pages, a missing portal session) and
+//! production's handling of a staging token.
 
 use crate::config::{Gate, Mode, STAGING_HEADER, StagingInProduction, TokenGate};
+use crate::portal;
 use crate::response::Response;
 use crate::router::TOKEN_PATH;
 use crate::state::Ctx;
@@ -20,15 +22,15 @@ pub(crate) fn check(ctx: Ctx<'_>) -> Option<Response> {
         .filter(|h| h.name.eq_ignore_ascii_case(STAGING_HEADER));
     match &config.mode {
         Mode::Sandbox { staging_token } => {
-            if !config.authorize_requires_staging_token && ctx.req.path.starts_with("/oauth2/auth")
-            {
-                return None;
-            }
             let mut staging = staging;
             let passes = staging.any(|h| {
                 (!config.strict_header_case || h.name == STAGING_HEADER)
                     && h.value == staging_token.as_bytes()
             });
+            if portal::is_browser_path(&ctx.req.path) {
+                // A browser cannot send the header: it needs a portal session instead.
+                return portal::check(ctx, passes);
+            }
             (!passes).then(|| gate_response(ctx))
         }
         Mode::Production => {

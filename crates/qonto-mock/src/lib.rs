@@ -13,8 +13,15 @@
 //! - authorization codes (10 minutes, single use, optional PKCE S256) and refresh-token rotation
 //!   with a grace window after first use, after which reuse revokes the whole grant;
 //! - error bodies with a `trace_id` equal to the `X-Tyk-Trace-Id` header;
-//! - rate limiting, and injected faults (latency, dropped connections, 5xx, lost token
-//!   responses) through [`Faults`];
+//! - the sandbox's browser prerequisite: `/oauth2/auth` opens only in a browser that first
+//!   visited [`PORTAL_LOGIN_PATH`] (the stand-in for logging in to the Sandbox web app through
+//!   the Developer Portal), since a browser cannot send the staging header;
+//! - OAuth errors with Qonto's statuses: a 404 error page for an unknown client or redirect URI
+//!   at the authorize step, 400 for every token-endpoint error, `invalid_client` included;
+//! - rate limits per client address when configured ([`MockConfig::with_qonto_rate_limits`]:
+//!   1,000 requests per 10 s, 10,000 per 10 min, and 429s after more than 200 401s an hour),
+//!   without `Retry-After` unless asked ([`RetryAfter`]), and injected faults (latency,
+//!   dropped connections, 5xx, lost token responses) through [`Faults`];
 //! - time through a [`MockClock`] that tests move forward instead of sleeping.
 //!
 //! **What it does not do.** It is not a general HTTP server: no TLS, no HTTP/2, no chunked
@@ -51,6 +58,7 @@ mod faults;
 mod gate;
 mod oauth;
 mod org;
+mod portal;
 mod random;
 mod rate;
 mod request;
@@ -64,9 +72,11 @@ mod util;
 pub use clock::MockClock;
 pub use config::{
     DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_LOGIN, DEMO_REDIRECT_URI, DEMO_SCOPES, DEMO_SECRET,
-    Gate, MockConfig, Mode, OAuthClient, RateLimit, STAGING_HEADER, StagingInProduction, TokenGate,
+    Gate, MockConfig, Mode, OAuthClient, STAGING_HEADER, StagingInProduction, TokenGate,
 };
 pub use faults::Faults;
 pub use org::{BankAccount, Membership, Organization};
+pub use portal::{PORTAL_LOGIN_PATH, PORTAL_SESSION_COOKIE};
+pub use rate::{RateLimit, RetryAfter, UnauthorizedThrottle};
 pub use server::{IssuedTokens, MockServer};
 pub use stats::Stats;

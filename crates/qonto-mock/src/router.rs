@@ -1,7 +1,10 @@
-//! Per-request pipeline: faults, rate limit, sandbox gate, then the route's handler.
+//! Per-request pipeline: faults, rate limits, sandbox gate, then the route's handler; 401
+//! answers are counted for the throttle.
 
 use std::net::IpAddr;
 
+use crate::portal::{self, PORTAL_LOGIN_PATH};
+use crate::rate::RetryAfter;
 use crate::request::Request;
 use crate::response::Response;
 use crate::state::{Ctx, Shared};
@@ -68,22 +71,39 @@ fn decide(ctx: Ctx<'_>, is_token: bool) -> Outcome {
             return Outcome::Respond(injected_failure(ctx.trace, status, true));
         }
     }
-    if let Some(limit) = ctx.shared.config.rate_limit {
-        if let Some(retry) = lock(&ctx.shared.rate).hit(ctx.peer, ctx.now, limit) {
-            let detail = format!("rate limit of {} requests exceeded", limit.max_requests);
-            let resp = Response::api_error(429, ctx.trace, "too_many_requests", &detail)
-                .with_header("Retry-After", retry.to_string());
-            return Outcome::Respond(resp);
-        }
-    }
-    if let Some(resp) = gate::check(ctx) {
+    if let Some(resp) = rate_limited(ctx) {
         return Outcome::Respond(resp);
     }
-    let resp = route(ctx);
+    let resp = gate::check(ctx).unwrap_or_else(|| route(ctx));
+    if let (401, Some(throttle)) = (resp.status, ctx.shared.config.unauthorized_throttle) {
+        lock(&ctx.shared.rate).record_unauthorized(ctx.peer, ctx.now, throttle);
+    }
     if is_token && faults.take_lose_token() {
         return Outcome::Drop;
     }
     Outcome::Respond(resp)
+}
+
+/// The 429 for a request over a rate limit or from a throttled address.
+fn rate_limited(ctx: Ctx<'_>) -> Option<Response> {
+    let config = &ctx.shared.config;
+    if config.rate_limits.is_empty() && config.unauthorized_throttle.is_none() {
+        return None;
+    }
+    let limited = lock(&ctx.shared.rate).hit(
+        ctx.peer,
+        ctx.now,
+        &config.rate_limits,
+        config.unauthorized_throttle,
+    )?;
+    let resp = Response::api_error(429, ctx.trace, "too_many_requests", &limited.detail);
+    Some(match config.retry_after {
+        RetryAfter::Omit => resp,
+        RetryAfter::Seconds(secs) => resp.with_header("Retry-After", secs.to_string()),
+        RetryAfter::UntilReset => {
+            resp.with_header("Retry-After", limited.reset_in_secs.to_string())
+        }
+    })
 }
 
 fn injected_failure(trace: &str, status: u16, oauth_shape: bool) -> Response {
@@ -115,6 +135,7 @@ fn route(ctx: Ctx<'_>) -> Response {
         "/oauth2/auth/deny" => ("GET", oauth::authorize::deny),
         TOKEN_PATH => ("POST", oauth::token::token),
         "/oauth2/revoke" => ("POST", oauth::token::revoke),
+        PORTAL_LOGIN_PATH => ("GET", portal::login),
         "/v2/organization" => ("GET", api::organization),
         "/v2/bank_accounts" => ("GET", api::bank_accounts),
         "/v2/membership" => ("GET", api::membership),

@@ -1,5 +1,6 @@
 //! State shared by the server handle and the connection tasks.
 
+use std::collections::HashSet;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::SystemTime;
@@ -8,7 +9,7 @@ use crate::clock::MockClock;
 use crate::config::MockConfig;
 use crate::faults::Faults;
 use crate::oauth::store::{Lifetimes, OAuthStore};
-use crate::rate::RateWindows;
+use crate::rate::Limiter;
 use crate::request::Request;
 use crate::stats::Recorder;
 
@@ -20,7 +21,9 @@ pub(crate) struct Shared {
     pub(crate) faults: Faults,
     pub(crate) recorder: Recorder,
     pub(crate) oauth: Mutex<OAuthStore>,
-    pub(crate) rate: Mutex<RateWindows>,
+    pub(crate) rate: Mutex<Limiter>,
+    /// Portal sessions opened by `/_mock/portal-login` (cookie values).
+    pub(crate) portal_sessions: Mutex<HashSet<String>>,
 }
 
 impl Shared {
@@ -31,7 +34,8 @@ impl Shared {
             faults: Faults::default(),
             recorder: Recorder::default(),
             oauth: Mutex::new(OAuthStore::default()),
-            rate: Mutex::new(RateWindows::default()),
+            rate: Mutex::new(Limiter::default()),
+            portal_sessions: Mutex::new(HashSet::new()),
         }
     }
 

@@ -114,19 +114,40 @@ fn bearer_tokens_valid_expired_and_refresh_as_bearer() {
 }
 
 #[test]
-fn missing_scope_is_403() {
+fn missing_scope_is_403_naming_it() {
     let server = server();
-    let tokens = server.issue_tokens(DEMO_CLIENT_ID, "membership.read");
-    for path in ["/v2/organization", "/v2/bank_accounts", "/v2/membership"] {
-        let resp = get_bearer(&server, path, &tokens.access_token);
+    let membership = server.issue_tokens(DEMO_CLIENT_ID, "membership.read");
+    let organization = server.issue_tokens(DEMO_CLIENT_ID, "organization.read");
+    for (path, token, scope) in [
+        ("/v2/organization", &membership, "organization.read"),
+        ("/v2/bank_accounts", &membership, "organization.read"),
+        ("/v2/membership", &organization, "membership.read"),
+    ] {
+        let resp = get_bearer(&server, path, &token.access_token);
         assert_eq!(resp.status, 403, "{path}");
         assert_eq!(resp.api_error_code(), "forbidden");
         let detail = resp.json()["errors"][0]["detail"]
             .as_str()
             .unwrap()
             .to_owned();
-        assert!(detail.contains("organization.read"), "{detail}");
+        assert!(detail.contains(scope), "{detail}");
     }
+}
+
+/// Qonto's scopes page: `GET /v2/membership` needs `membership.read`, and
+/// `organization.read` alone does not give it.
+#[test]
+fn membership_needs_membership_read() {
+    let server = server();
+    let tokens = server.issue_tokens(DEMO_CLIENT_ID, "membership.read");
+    let resp = get_bearer(&server, "/v2/membership", &tokens.access_token);
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(resp.json()["membership"]["role"], "owner");
+    let tokens = server.issue_tokens(DEMO_CLIENT_ID, "offline_access organization.read");
+    let resp = get_bearer(&server, "/v2/membership", &tokens.access_token);
+    assert_eq!(resp.status, 403);
+    // An API key has no scopes and keeps its access.
+    assert_eq!(get_auth(&server, "/v2/membership", &api_key()).status, 200);
 }
 
 #[test]

@@ -6,8 +6,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{Client, api_key, build_request, call, get_auth, refresh_pair, token};
-use qonto_mock::{DEMO_CLIENT_ID, MockConfig, MockServer, RateLimit};
+use common::{Client, api_key, build_request, call, get_auth, org_request, refresh_pair, token};
+use qonto_mock::{DEMO_CLIENT_ID, MockConfig, MockServer, RateLimit, RetryAfter};
 
 fn server() -> MockServer {
     MockServer::start(MockConfig::default()).expect("start")
@@ -20,15 +20,6 @@ fn expect_dropped(server: &MockServer, bytes: &[u8]) {
         client.send_raw(bytes).is_err(),
         "expected the connection to be dropped"
     );
-}
-
-fn org_request() -> Vec<u8> {
-    build_request(
-        "GET",
-        "/v2/organization",
-        &[("Authorization", &api_key())],
-        b"",
-    )
 }
 
 #[test]
@@ -166,12 +157,17 @@ fn lost_token_response_still_rotates() {
 }
 
 #[test]
-fn rate_limit_answers_429_with_retry_after() {
+fn rate_limit_answers_429_with_retry_after_until_reset_when_asked() {
     let limit = RateLimit {
         max_requests: 5,
         window: Duration::from_secs(10),
     };
-    let server = MockServer::start(MockConfig::default().with_rate_limit(limit)).expect("start");
+    let server = MockServer::start(
+        MockConfig::default()
+            .with_rate_limit(limit)
+            .with_retry_after(RetryAfter::UntilReset),
+    )
+    .expect("start");
     let mut client = Client::connect(server.addr());
     for _ in 0..5 {
         assert_eq!(client.send_raw(&org_request()).unwrap().status, 200);

@@ -20,12 +20,7 @@ fn sandbox(api_gate: Gate, token_gate: TokenGate) -> MockServer {
 fn sandbox_html_gate_is_a_200_onelogin_page() {
     let server = sandbox(Gate::HtmlPage, TokenGate::SameAsApi);
     let key = api_key();
-    for path in [
-        "/v2/organization",
-        "/v2/bank_accounts",
-        "/oauth2/auth",
-        "/nope",
-    ] {
+    for path in ["/v2/organization", "/v2/bank_accounts", "/nope"] {
         let resp = call(&server, "GET", path, &[("Authorization", &key)], b"");
         assert_eq!(resp.status, 200, "{path}");
         assert!(
@@ -180,9 +175,9 @@ fn production_rejects_or_ignores_a_staging_token() {
 }
 
 #[test]
-fn authorize_page_can_be_exempted_from_the_gate() {
+fn authorize_page_can_be_exempted_from_the_portal_session() {
     let server = MockServer::start(
-        MockConfig::sandbox(STAGING).with_authorize_requires_staging_token(false),
+        MockConfig::sandbox(STAGING).with_authorize_requires_portal_session(false),
     )
     .expect("start");
     let resp = call(&server, "GET", &common::authorize_target(&[]), &[], b"");

@@ -9,25 +9,45 @@ fn server() -> MockServer {
     MockServer::start(MockConfig::default()).expect("start")
 }
 
+/// Qonto's OAuth-flow guide: an unknown `client_id` or an unregistered `redirect_uri` is a 404
+/// error page, never a redirect to the untrusted URI.
 #[test]
-fn bad_client_or_redirect_uri_is_a_400_not_a_redirect() {
+fn bad_client_or_redirect_uri_is_a_404_page_not_a_redirect() {
     let server = server();
-    for extra in [
-        vec![("client_id", "unknown-client")],
-        vec![("client_id", "")],
-        vec![("redirect_uri", "http://localhost:18920/other")],
-        vec![("redirect_uri", "http://localhost:18920/callback/")],
-        vec![("redirect_uri", "")],
+    for (extra, error) in [
+        (vec![("client_id", "unknown-client")], "invalid_client"),
+        (vec![("client_id", "")], "invalid_client"),
+        (
+            vec![("redirect_uri", "http://localhost:18920/other")],
+            "invalid_request",
+        ),
+        (
+            vec![("redirect_uri", "http://localhost:18920/callback/")],
+            "invalid_request",
+        ),
+        (vec![("redirect_uri", "")], "invalid_request"),
+        (
+            vec![("redirect_uri", "https://attacker.example/cb")],
+            "invalid_request",
+        ),
     ] {
         let resp = call(&server, "GET", &authorize_target(&extra), &[], b"");
-        assert_eq!(resp.status, 400, "{extra:?}");
-        assert!(resp.header("Location").is_none());
-        let error = resp.oauth_error();
+        assert_eq!(resp.status, 404, "{extra:?}");
+        assert!(resp.header("Location").is_none(), "{extra:?}");
         assert!(
-            error == "invalid_client" || error == "invalid_request",
-            "{error}"
+            resp.header("Content-Type")
+                .unwrap()
+                .starts_with("text/html")
         );
+        assert!(
+            resp.text()
+                .contains(&format!("<p id=\"error\">{error}</p>")),
+            "{extra:?}: {}",
+            resp.text()
+        );
+        assert_eq!(resp.trace_id().len(), 32);
     }
+    assert_eq!(server.stats().requests("/oauth2/auth", 404), 6);
 }
 
 #[test]

@@ -262,7 +262,7 @@ fn token_endpoint_error_codes() {
         );
         assert_eq!(
             (resp.status, resp.oauth_error().as_str()),
-            (401, "invalid_client")
+            (400, "invalid_client")
         );
         assert_eq!(resp.trace_id().len(), 32);
     }

@@ -10,18 +10,14 @@ use crate::util::lock;
 pub(crate) fn authorize(ctx: Ctx<'_>) -> Response {
     let q = |name: &str| ctx.req.query_param(name).filter(|v| !v.is_empty());
     let config = &ctx.shared.config;
+    // Qonto answers these two with a 404 error page: the redirect URI cannot be trusted, so
+    // nothing is sent back to it.
     let Some(client) = q("client_id").and_then(|id| config.client(&id)) else {
-        return Response::oauth_error(
-            400,
-            ctx.trace,
-            "invalid_client",
-            "unknown or missing client_id",
-        );
+        return error_page(ctx, "invalid_client", "unknown or missing client_id");
     };
     let Some(redirect_uri) = q("redirect_uri").filter(|u| client.redirect_uris.contains(u)) else {
-        return Response::oauth_error(
-            400,
-            ctx.trace,
+        return error_page(
+            ctx,
             "invalid_request",
             "redirect_uri is missing or does not exactly match a registered redirect URI",
         );
@@ -133,6 +129,18 @@ fn grant_code(ctx: Ctx<'_>, request: AuthRequest) -> Response {
         pairs.push(("registration_id", reg));
     }
     Response::redirect(ctx.trace, &with_query(&request.redirect_uri, &pairs))
+}
+
+/// A `404` HTML error page, for requests that cannot be redirected back.
+fn error_page(ctx: Ctx<'_>, error: &str, description: &str) -> Response {
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">\
+         <title>Not found</title></head>\n<body>\n<h1>Not found</h1>\n\
+         <p id=\"error\">{}</p>\n<p id=\"error_description\">{}</p>\n</body>\n</html>\n",
+        escape_html(error),
+        escape_html(description),
+    );
+    Response::html(404, ctx.trace, page)
 }
 
 fn consent_page(request: &AuthRequest, challenge: &str) -> String {

@@ -72,8 +72,10 @@ fn authenticate_client(ctx: Ctx<'_>) -> Result<(Form, &OAuthClient), Response> {
     };
     match ctx.shared.config.client(id) {
         Some(client) if client.client_secret == secret => Ok((form, client)),
+        // 400, not RFC 6749's optional 401: Qonto's OAuth-flow guide lists 400 invalid_client,
+        // and the client authenticates in the body, not with an Authorization header.
         _ => Err(Response::oauth_error(
-            401,
+            400,
             ctx.trace,
             "invalid_client",
             "client authentication failed (unknown client or wrong secret)",

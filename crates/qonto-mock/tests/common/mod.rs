@@ -97,6 +97,22 @@ impl Client {
             .expect("response")
     }
 
+    /// Sends the same request `n` times, pipelined in batches, and returns every status.
+    pub(crate) fn burst(&mut self, request: &[u8], n: usize) -> Vec<u16> {
+        const BATCH: usize = 100;
+        let mut statuses = Vec::with_capacity(n);
+        while statuses.len() < n {
+            let batch = BATCH.min(n - statuses.len());
+            self.stream
+                .write_all(&request.repeat(batch))
+                .expect("write batch");
+            for _ in 0..batch {
+                statuses.push(self.read_response().expect("response").status);
+            }
+        }
+        statuses
+    }
+
     fn read_response(&mut self) -> io::Result<Resp> {
         let head_end = loop {
             if let Some(pos) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -180,6 +196,16 @@ pub(crate) fn call(
 /// The demo API key header value.
 pub(crate) fn api_key() -> String {
     format!("{DEMO_LOGIN}:{DEMO_SECRET}")
+}
+
+/// `GET /v2/organization` with the demo API key, as raw bytes.
+pub(crate) fn org_request() -> Vec<u8> {
+    build_request(
+        "GET",
+        "/v2/organization",
+        &[("Authorization", &api_key())],
+        b"",
+    )
 }
 
 /// `GET path` with this `Authorization` value.
