@@ -69,6 +69,12 @@ pub enum ErrorKind {
     MissingScope,
     /// 403: authenticated, but the role or plan does not allow this.
     Forbidden,
+    /// 403 about the organization, on a call that named one (User OAuth flow): the user did
+    /// not consent for it.
+    OrganizationNotConsented,
+    /// 403 about the organization, on a call that named none: a user token needs
+    /// `X-Qonto-Organization-Id` on every call.
+    OrganizationMissing,
     /// 404: wrong path or unknown resource.
     NotFound,
     /// 400, 405, 409 or 422: the request itself was refused.
@@ -103,6 +109,8 @@ impl ErrorKind {
             Self::Unauthorized => Code::Unauthorized,
             Self::MissingScope => Code::MissingScope,
             Self::Forbidden => Code::Forbidden,
+            Self::OrganizationNotConsented => Code::OrganizationNotConsented,
+            Self::OrganizationMissing => Code::OrganizationHeaderMissing,
             Self::NotFound => Code::NotFound,
             Self::InvalidRequest => Code::InvalidRequest,
             Self::ScaRequired => Code::ScaRequired,
@@ -130,6 +138,12 @@ impl ErrorKind {
             Self::Unauthorized => "the credentials were rejected (401)".into(),
             Self::MissingScope => "the OAuth token lacks a scope this endpoint needs (403)".into(),
             Self::Forbidden => "access denied for this membership or plan (403)".into(),
+            Self::OrganizationNotConsented => {
+                "the organization named in X-Qonto-Organization-Id was not consented (403)".into()
+            }
+            Self::OrganizationMissing => {
+                "a user token needs X-Qonto-Organization-Id on every call (403)".into()
+            }
             Self::NotFound => "no such endpoint or resource (404)".into(),
             Self::InvalidRequest => "the request was refused as invalid".into(),
             Self::ScaRequired => "strong customer authentication is required (428)".into(),
@@ -177,6 +191,14 @@ impl ErrorKind {
             }
             Self::Forbidden => {
                 "use a membership whose role (or an organization whose plan) allows it"
+            }
+            Self::OrganizationNotConsented => {
+                "pick an organization the user consented for (`qonto organizations list`), or \
+                 log in again with `qonto auth login --user` to change the consented set"
+            }
+            Self::OrganizationMissing => {
+                "name the organization: `--organization-id` or QONTO_ORGANIZATION_ID (the \
+                 ids come from `qonto organizations list`)"
             }
             Self::NotFound => {
                 "check the path, for example `/v2/organization` (singular) with `/v2`"
@@ -301,6 +323,7 @@ fn failure(
     };
     let kind = match kind {
         ErrorKind::Forbidden if parsed.mentions_scope => ErrorKind::MissingScope,
+        ErrorKind::Forbidden if parsed.mentions_organization => ErrorKind::OrganizationNotConsented,
         kind => kind,
     };
     let trace_id = header_trace_id(headers).or(parsed.trace_id);
@@ -394,6 +417,7 @@ struct ParsedErrorBody {
     trace_id: Option<String>,
     details: Vec<ErrorDetail>,
     mentions_scope: bool,
+    mentions_organization: bool,
 }
 
 /// Parses a JSON:API error body, bounded in size and in the number of entries kept.
@@ -428,16 +452,21 @@ fn parse_error_body(body: &[u8]) -> ParsedErrorBody {
             }
         })
         .collect();
-    let mentions_scope = details.iter().any(|d| {
-        [&d.code, &d.detail]
-            .into_iter()
-            .flatten()
-            .any(|t| t.to_ascii_lowercase().contains("scope"))
-    });
+    let mentions = |word: &str| {
+        details.iter().any(|d| {
+            [&d.code, &d.detail]
+                .into_iter()
+                .flatten()
+                .any(|t| t.to_ascii_lowercase().contains(word))
+        })
+    };
+    let mentions_scope = mentions("scope");
+    let mentions_organization = mentions(facts::ORGANIZATION_403_HINT);
     ParsedErrorBody {
         trace_id: text(map.get("trace_id")).and_then(|t| clean_trace_id(&t)),
         details,
         mentions_scope,
+        mentions_organization,
     }
 }
 

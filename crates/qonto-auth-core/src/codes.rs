@@ -33,6 +33,14 @@ codes! {
     MissingScope = "missing_scope",
     /// 403: the membership's role or the organization's plan does not allow it.
     Forbidden = "forbidden",
+    /// 403 for a User OAuth flow call naming an organization the user did not consent for.
+    OrganizationNotConsented = "organization_not_consented",
+    /// 403 for a User OAuth flow call naming no organization.
+    OrganizationHeaderMissing = "organization_header_missing",
+    /// The stored consent is a User OAuth flow consent and no organization is set.
+    OrganizationIdMissing = "organization_id_missing",
+    /// An organization id that is not 1 to 64 letters, digits and hyphens.
+    OrganizationIdInvalid = "organization_id_invalid",
     /// 404: wrong path or unknown resource.
     NotFound = "not_found",
     /// 400, 405, 409 or 422: Qonto refused the request itself.
@@ -159,6 +167,8 @@ codes! {
     ConfigInvalid = "config_invalid",
     /// The profile is not in the config file.
     ProfileNotFound = "profile_not_found",
+    /// A profile name that cannot be a file name (`../x`, `/abs`, control characters).
+    ProfileNameInvalid = "profile_name_invalid",
     /// A secret could not be read from standard input.
     StdinUnreadable = "stdin_unreadable",
     /// `qonto request` was given a method the API does not use.
@@ -193,6 +203,20 @@ codes! {
     MockBindFailed = "mock_bind_failed",
     /// The demo's mocks could not start.
     MockStartFailed = "mock_start_failed",
+    /// The `X-Qonto-Signature` header of a webhook cannot be parsed (no `t`, no `v1`, a bad value, too long).
+    WebhookSignatureMalformed = "webhook_signature_malformed",
+    /// No `v1` signature of a webhook matches its body under any of the webhook secrets.
+    WebhookSignatureMismatch = "webhook_signature_mismatch",
+    /// A webhook's signature time is older than the tolerance (5 minutes by default): a replay or a late delivery.
+    WebhookSignatureTooOld = "webhook_signature_too_old",
+    /// A webhook's signature time is further in the future than the tolerance: a clock is wrong.
+    WebhookSignatureFromFuture = "webhook_signature_from_future",
+    /// No webhook secret was given, or it is empty (an empty key would let anyone sign).
+    WebhookSecretMissing = "webhook_secret_missing",
+    /// The webhook secret file cannot be read, or is not UTF-8 text.
+    WebhookSecretUnreadable = "webhook_secret_unreadable",
+    /// The webhook body could not be read from standard input, or exceeds the cap (1 MiB).
+    WebhookBodyUnreadable = "webhook_body_unreadable",
 }
 
 impl std::fmt::Display for Code {

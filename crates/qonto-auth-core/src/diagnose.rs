@@ -350,6 +350,9 @@ pub fn finding_for_api_error(method: Option<AuthMethod>, error: &ApiError) -> Fi
         ErrorKind::Unauthorized | ErrorKind::Forbidden | ErrorKind::MissingScope => {
             Family::Rejected
         }
+        ErrorKind::OrganizationNotConsented | ErrorKind::OrganizationMissing => {
+            Family::Configuration
+        }
         ErrorKind::RateLimited { .. } | ErrorKind::Server => Family::Server,
         _ => Family::Configuration,
     };

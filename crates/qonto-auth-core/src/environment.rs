@@ -237,6 +237,7 @@ pub struct Environment {
     kind: EnvironmentKind,
     endpoints: Endpoints,
     staging_token: Option<StagingToken>,
+    organization_id: Option<OrganizationId>,
 }
 
 impl Environment {
@@ -247,6 +248,7 @@ impl Environment {
             kind,
             endpoints: Endpoints::documented(kind),
             staging_token: None,
+            organization_id: None,
         }
     }
 
@@ -300,7 +302,16 @@ impl Environment {
             kind,
             endpoints,
             staging_token,
+            organization_id: None,
         })
+    }
+
+    /// Acts for one organization (the User OAuth flow): every API call then carries
+    /// `X-Qonto-Organization-Id`, without which a user token gets 403.
+    #[must_use]
+    pub fn with_organization_id(mut self, id: OrganizationId) -> Self {
+        self.organization_id = Some(id);
+        self
     }
 
     /// Which environment this is.
@@ -316,6 +327,39 @@ impl Environment {
     /// The staging token (sandbox only).
     pub fn staging_token(&self) -> Option<&StagingToken> {
         self.staging_token.as_ref()
+    }
+
+    /// The organization API calls act for (User OAuth flow), if set.
+    pub fn organization_id(&self) -> Option<&OrganizationId> {
+        self.organization_id.as_ref()
+    }
+}
+
+/// An organization id for the User OAuth flow's `X-Qonto-Organization-Id` (a UUID in Qonto's
+/// examples): 1 to 64 letters, digits and hyphens.
+#[derive(Clone, Debug, Eq, Hash, PartialEq)]
+pub struct OrganizationId(String);
+
+impl OrganizationId {
+    /// Checks and wraps an organization id.
+    ///
+    /// # Errors
+    ///
+    /// [`EnvironmentError::InvalidOrganizationId`] for anything else.
+    pub fn parse(id: &str) -> Result<Self, EnvironmentError> {
+        let id = id.trim();
+        let ok = (1..=64).contains(&id.len())
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if ok {
+            Ok(Self(id.to_owned()))
+        } else {
+            Err(EnvironmentError::InvalidOrganizationId)
+        }
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -345,6 +389,9 @@ pub enum EnvironmentError {
     /// The environment name is neither `production` nor `sandbox`.
     #[error("unknown environment: expected `production` or `sandbox`")]
     UnknownKind,
+    /// An organization id that is not 1 to 64 letters, digits and hyphens.
+    #[error("invalid organization id: expected 1 to 64 letters, digits and hyphens (a UUID)")]
+    InvalidOrganizationId,
     /// The hosts are the documented hosts of the other environment.
     #[error("the {kind} environment is configured with the {hosts_of} hosts")]
     HostMismatch {

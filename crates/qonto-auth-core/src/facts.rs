@@ -21,6 +21,14 @@ pub const AUTHORIZE_PATH: &str = "/oauth2/auth";
 pub const TOKEN_PATH: &str = "/oauth2/token";
 /// Path (on the API host) that revokes the OAuth consents of the authenticated membership.
 pub const CONSENTS_PATH: &str = "/v2/oauth2/consents";
+/// Lists the organizations a User OAuth flow token was consented for.
+pub const USER_ORGANIZATIONS_PATH: &str = "/v2/user_organizations";
+/// The scope that lists them (User OAuth flow only).
+pub const USER_ORGANIZATION_SCOPE: &str = "user_organization.read";
+/// A word a 403 about the organization header carries in its `errors[]`.
+/// **UNCONFIRMED**: Qonto documents the 403 for a missing or unconsented organization, not
+/// its body; the classifier looks for this word in the error's code or detail.
+pub const ORGANIZATION_403_HINT: &str = "organization";
 /// The probe the troubleshooting guide calls to check authentication.
 pub const PROBE_PATH: &str = "/v2/bank_accounts";
 
@@ -53,3 +61,9 @@ pub const ACCESS_TOKEN_PREFIX: &str = "ory_at_";
 pub const REFRESH_TOKEN_PREFIX: &str = "ory_rt_";
 /// Prefix of Qonto authorization codes.
 pub const AUTHORIZATION_CODE_PREFIX: &str = "ory_ac_";
+
+/// The header that signs a webhook delivery: `t=<unix seconds>,v1=<lowercase hex HMAC-SHA256
+/// of "{t}.{raw body}" keyed with the subscription's secret>` (Qonto's webhook setup page).
+pub const WEBHOOK_SIGNATURE_HEADER: &str = "X-Qonto-Signature";
+/// How far a webhook's signature time may be from now (5 minutes, stated on the event pages).
+pub const WEBHOOK_TOLERANCE: Duration = Duration::from_secs(5 * 60);

@@ -1,6 +1,7 @@
 //! Header encoding: `Authorization` for both methods and the sandbox staging header.
 
 use http::{HeaderName, HeaderValue};
+use zeroize::Zeroizing;
 
 use crate::credentials::ApiKey;
 use crate::facts;
@@ -23,6 +24,11 @@ pub struct ExactCase(pub &'static [&'static str]);
 impl ExactCase {
     /// `X-Qonto-Staging-Token`.
     pub const STAGING: Self = Self(&[facts::STAGING_TOKEN_HEADER]);
+}
+
+/// `X-Qonto-Organization-Id`, the organization a User OAuth flow call acts for.
+pub fn organization_header() -> HeaderName {
+    HeaderName::from_static("x-qonto-organization-id")
 }
 
 /// The gateway trace id header name.
@@ -50,7 +56,9 @@ impl Authorization {
     pub fn header_value(&self) -> Result<HeaderValue, HeaderError> {
         match self {
             Self::ApiKey(key) => {
-                sensitive(&format!("{}:{}", key.login(), key.secret().expose_secret()))
+                let text =
+                    Zeroizing::new(format!("{}:{}", key.login(), key.secret().expose_secret()));
+                sensitive(&text)
             }
             Self::Bearer(token) => bearer(token),
         }
@@ -91,7 +99,7 @@ impl AuthMethod {
 ///
 /// [`HeaderError`] when the token holds bytes a header cannot carry.
 pub fn bearer(token: &AccessToken) -> Result<HeaderValue, HeaderError> {
-    sensitive(&format!("Bearer {}", token.expose_secret()))
+    sensitive(&Zeroizing::new(format!("Bearer {}", token.expose_secret())))
 }
 
 /// Encodes the staging token header value, marked sensitive.

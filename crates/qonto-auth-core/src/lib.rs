@@ -16,6 +16,8 @@
 //! - [Classifies](mod@classify) every response (success, sandbox gate, 401 with its likely
 //!   causes, 403, 404, 428, 429, 5xx …) with a stable code, a fix and the trace id, and turns
 //!   settings plus a probe answer into a [diagnosis](mod@diagnose).
+//! - Verifies the `X-Qonto-Signature` of [webhook](mod@webhook) deliveries (HMAC-SHA256,
+//!   constant-time, several secrets while rotating, a time tolerance against replays).
 //!
 //! # What it does not do
 //!
@@ -114,6 +116,7 @@ pub mod request;
 pub mod secret;
 mod time;
 mod tokens;
+pub mod webhook;
 
 #[cfg(test)]
 mod redaction_tests;

@@ -77,15 +77,25 @@ impl Redactor {
         }
     }
 
-    /// `text` with every known secret replaced by [`REDACTED`].
+    /// `text` with every known secret replaced by [`REDACTED`]. Matching ignores ASCII case:
+    /// a host name echoing a token comes back lowercased, and cutting too much is harmless.
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_owned();
         // Longest first, so a secret is not half-replaced by a shorter one it contains.
-        let mut secrets: Vec<&str> = self.secrets.iter().map(|s| s.as_str()).collect();
+        let mut secrets: Vec<String> = self
+            .secrets
+            .iter()
+            .map(|s| s.to_ascii_lowercase())
+            .collect();
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        for secret in secrets {
-            if out.contains(secret) {
-                out = out.replace(secret, REDACTED);
+        for secret in &secrets {
+            // ASCII lowercasing keeps every byte offset, so positions carry over; the search
+            // resumes after each replacement, whatever the replacement contains.
+            let mut from = 0;
+            while let Some(found) = out[from..].to_ascii_lowercase().find(secret.as_str()) {
+                let at = from + found;
+                out.replace_range(at..at + secret.len(), REDACTED);
+                from = at + REDACTED.len();
             }
         }
         out
@@ -96,9 +106,12 @@ impl Redactor {
         text.map(|t| self.redact(&t))
     }
 
-    /// Whether `text` holds a known secret.
+    /// Whether `text` holds a known secret (ignoring ASCII case).
     pub fn leaks(&self, text: &str) -> bool {
-        self.secrets.iter().any(|s| text.contains(s.as_str()))
+        let text = text.to_ascii_lowercase();
+        self.secrets
+            .iter()
+            .any(|s| text.contains(&s.to_ascii_lowercase()))
     }
 }
 
@@ -112,12 +125,25 @@ mod tests {
         r.add("Bearer ory_at_SENTINEL+1");
         r.add("org-1:s3cret-SENTINEL");
         r.add("abc");
-        let text = "got Bearer ory_at_SENTINEL+1, token=ory_at_SENTINEL%2B1, key s3cret-SENTINEL abc";
+        let text =
+            "got Bearer ory_at_SENTINEL+1, token=ory_at_SENTINEL%2B1, key s3cret-SENTINEL abc";
         let clean = r.redact(text);
         assert!(!clean.contains("SENTINEL"), "{clean}");
-        assert!(clean.ends_with("abc"), "short strings are left alone: {clean}");
+        assert!(
+            clean.ends_with("abc"),
+            "short strings are left alone: {clean}"
+        );
         assert!(!format!("{r:?}").contains("SENTINEL"));
         assert!(r.leaks(text) && !r.leaks(&clean));
+        let mut looping = Redactor::new();
+        looping.add("redacted");
+        assert_eq!(
+            looping.redact("a redacted b"),
+            "a [redacted] b",
+            "terminates"
+        );
+        let host = r.redact("https://ory_at_sentinel+1.evil.example/");
+        assert!(!host.to_ascii_lowercase().contains("sentinel"), "{host}");
     }
 
     #[test]
@@ -129,8 +155,13 @@ mod tests {
         headers.insert("accept", HeaderValue::from_static("application/json"));
         let mut r = Redactor::new();
         r.add_headers(&headers);
-        r.add_form(b"grant_type=refresh_token&client_secret=cs-SENTINEL&refresh_token=rt%2BSENTINEL", &["client_secret", "refresh_token"]);
-        let clean = r.redact("stg-SENTINEL cs-SENTINEL rt+SENTINEL rt%2BSENTINEL application/json refresh_token");
+        r.add_form(
+            b"grant_type=refresh_token&client_secret=cs-SENTINEL&refresh_token=rt%2BSENTINEL",
+            &["client_secret", "refresh_token"],
+        );
+        let clean = r.redact(
+            "stg-SENTINEL cs-SENTINEL rt+SENTINEL rt%2BSENTINEL application/json refresh_token",
+        );
         assert!(!clean.contains("SENTINEL"), "{clean}");
         assert!(clean.contains("application/json") && clean.contains("refresh_token"));
     }

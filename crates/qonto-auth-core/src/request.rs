@@ -4,7 +4,9 @@ use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request};
 
 use crate::environment::{Environment, EnvironmentError};
-use crate::header::{Authorization, ExactCase, HeaderError, staging_token_header, staging_value};
+use crate::header::{
+    Authorization, ExactCase, HeaderError, organization_header, staging_token_header, staging_value,
+};
 
 /// Builds an authenticated Business API request.
 ///
@@ -65,6 +67,10 @@ pub fn prepare_request(
     *request.uri_mut() = uri;
     let headers = request.headers_mut();
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    if let Some(id) = environment.organization_id() {
+        let value = HeaderValue::from_str(id.as_str()).map_err(|_| HeaderError)?;
+        headers.insert(organization_header(), value);
+    }
     if add_staging_header(environment, headers)? {
         request.extensions_mut().insert(ExactCase::STAGING);
     }

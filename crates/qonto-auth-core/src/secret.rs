@@ -67,6 +67,11 @@ secret_string!(
     /// A one-time OAuth authorization code (`ory_ac_…`).
     AuthorizationCode
 );
+secret_string!(
+    /// The secret of a webhook subscription (`whsec_…`, or the value given at creation), the
+    /// HMAC key of its `X-Qonto-Signature`. Not the API key, not the OAuth client secret.
+    WebhookSecret
+);
 
 /// A short SHA-256 fingerprint of a secret: identifies a token without revealing it.
 #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]

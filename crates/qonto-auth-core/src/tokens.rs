@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::secret::{AccessToken, RefreshToken};
 use crate::time::Timestamp;
@@ -45,28 +45,21 @@ impl TokenSet {
 
     /// Encodes the set as the JSON document token stores keep (format 1).
     ///
-    /// The output holds the secrets in clear: write it only to storage protected as a secret.
+    /// The output holds the secrets in clear: write it only to storage protected as a secret,
+    /// and wipe it after (the file store does). The secrets are copied into the output only.
     pub fn to_persisted_json(&self) -> Vec<u8> {
-        let mut doc = json!({
-            "format": 1,
-            "access_token": self.access_token.expose_secret(),
-            "expires_at_ms": self.expires_at.unix_millis(),
-        });
-        if let (Some(map), Some(refresh)) = (doc.as_object_mut(), &self.refresh_token) {
-            map.insert("refresh_token".into(), refresh.expose_secret().into());
-            let issued = self.refresh_issued_at.map(Timestamp::unix_millis);
-            map.insert("refresh_issued_at_ms".into(), issued.into());
-        }
-        if let (Some(map), Some(since)) = (doc.as_object_mut(), self.refresh_pending_since) {
-            map.insert(
-                "refresh_pending_since_ms".into(),
-                since.unix_millis().into(),
-            );
-        }
-        let scope = self.scope.as_ref().filter(|s| !s.is_empty());
-        if let (Some(map), Some(scope)) = (doc.as_object_mut(), scope) {
-            map.insert("scope".into(), scope.clone().into());
-        }
+        let doc = Persisted {
+            format: 1,
+            access_token: self.access_token.expose_secret(),
+            expires_at_ms: self.expires_at.unix_millis(),
+            refresh_token: self.refresh_token.as_ref().map(RefreshToken::expose_secret),
+            refresh_issued_at_ms: self
+                .refresh_token
+                .as_ref()
+                .map(|_| self.refresh_issued_at.map(Timestamp::unix_millis)),
+            refresh_pending_since_ms: self.refresh_pending_since.map(Timestamp::unix_millis),
+            scope: self.scope.as_deref().filter(|s| !s.is_empty()),
+        };
         let mut out = serde_json::to_vec_pretty(&doc).unwrap_or_default();
         out.push(b'\n');
         out
@@ -110,6 +103,22 @@ impl TokenSet {
             refresh_pending_since: millis("refresh_pending_since_ms")?,
         })
     }
+}
+
+/// The persisted document, borrowing the secrets (no intermediate copies).
+#[derive(serde::Serialize)]
+struct Persisted<'a> {
+    format: u8,
+    access_token: &'a str,
+    expires_at_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_issued_at_ms: Option<Option<u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_pending_since_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'a str>,
 }
 
 fn read_millis(

@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::cli::{LoginArgs, Output};
 use crate::failure::Failure;
-use crate::output::print_json;
+use crate::output::{one_line, print_json};
 use crate::settings::{Credential, Resolved};
 
 /// The authorization-code flow: browser (or printed URL) and loopback callback, or a pasted
@@ -76,6 +76,19 @@ pub(crate) fn login(resolved: &Resolved, args: &LoginArgs, output: Output) -> Re
         )?
     };
     exchange(resolved, &code, pkce.as_ref())?;
+    let refresh_token = resolved
+        .store()
+        .load()
+        .ok()
+        .flatten()
+        .map(|t| t.refresh_token.is_some());
+    if scopes.contains(&"offline_access") && refresh_token == Some(false) {
+        eprintln_flush(
+            "warning: offline_access was asked for but no refresh token was granted: this login \
+             lasts until the access token expires (about an hour), then `qonto auth login` is \
+             needed again; check that the client may request offline_access (Developer Portal)",
+        );
+    }
     report_tokens(resolved, output, "logged_in")
 }
 
@@ -140,7 +153,26 @@ fn bad_redirect(uri: &str) -> Failure {
     )
 }
 
+/// How long one browser connection may take to send its request head.
+const CONNECTION_DEADLINE: Duration = Duration::from_secs(5);
+/// Connections served at once; a flood beyond this drops the oldest.
+const MAX_CONNECTIONS: usize = 16;
+/// The longest request head read.
+const MAX_HEAD: usize = 16 * 1024;
+
+/// A browser connection whose request head is still arriving.
+struct Pending {
+    stream: TcpStream,
+    head: Vec<u8>,
+    deadline: Instant,
+}
+
 /// Serves the loopback callback until the expected path arrives or the timeout passes.
+///
+/// Everything is non-blocking on one thread: the overall deadline holds whatever clients do,
+/// each connection has its own deadline, and new connections are accepted while a slow one
+/// is still open, so a local client trickling bytes can neither hold the login past its
+/// timeout nor keep the real callback out.
 fn wait_for_callback(
     listener: &TcpListener,
     redirect_uri: &str,
@@ -151,39 +183,94 @@ fn wait_for_callback(
         .parse::<Uri>()
         .map(|u| u.path().to_owned())
         .unwrap_or_else(|_| "/".into());
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| Failure::configuration(Code::CallbackListener, e.to_string(), "retry"))?;
+    let listener_error =
+        |e: std::io::Error| Failure::configuration(Code::CallbackListener, e.to_string(), "retry");
+    listener.set_nonblocking(true).map_err(listener_error)?;
     let deadline = Instant::now() + timeout;
+    let mut pending: Vec<Pending> = Vec::new();
     let mut spinner = Spinner::new();
     loop {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                if let Some(result) = handle_callback(stream, &expected_path, state) {
-                    spinner.clear();
-                    return result;
+        let now = Instant::now();
+        if now >= deadline {
+            spinner.clear();
+            return Err(Failure::configuration(
+                Code::LoginTimeout,
+                format!("no callback within {} s", timeout.as_secs()),
+                "run `qonto auth login` again, or use --paste on a machine without a browser",
+            ));
+        }
+        loop {
+            match listener.accept() {
+                Ok((stream, _)) if stream.set_nonblocking(true).is_ok() => {
+                    if pending.len() == MAX_CONNECTIONS {
+                        pending.remove(0);
+                    }
+                    let deadline = now + CONNECTION_DEADLINE;
+                    pending.push(Pending {
+                        stream,
+                        head: Vec::new(),
+                        deadline,
+                    });
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(listener_error(e)),
+            }
+        }
+        let mut answer = None;
+        pending.retain_mut(|connection| {
+            if answer.is_some() {
+                return true;
+            }
+            match read_head(connection, now) {
+                HeadState::Waiting => true,
+                HeadState::Gone => false,
+                HeadState::Complete => {
+                    answer = handle_callback(
+                        &mut connection.stream,
+                        &connection.head,
+                        &expected_path,
+                        state,
+                    );
+                    false
                 }
             }
+        });
+        if let Some(result) = answer {
+            spinner.clear();
+            return result;
+        }
+        spinner.tick(deadline.saturating_duration_since(now));
+        // Polling keeps every deadline exact without threads.
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+enum HeadState {
+    Waiting,
+    Complete,
+    Gone,
+}
+
+/// Reads what has arrived of a connection's request head, without blocking.
+fn read_head(connection: &mut Pending, now: Instant) -> HeadState {
+    let mut buf = [0u8; 1024];
+    loop {
+        if connection.head.windows(4).any(|w| w == b"\r\n\r\n") || connection.head.len() >= MAX_HEAD
+        {
+            return HeadState::Complete;
+        }
+        match connection.stream.read(&mut buf) {
+            Ok(0) => return HeadState::Gone,
+            Ok(n) => connection.head.extend_from_slice(&buf[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                spinner.tick(deadline.saturating_duration_since(Instant::now()));
-                if Instant::now() >= deadline {
-                    spinner.clear();
-                    return Err(Failure::configuration(
-                        Code::LoginTimeout,
-                        format!("no callback within {} s", timeout.as_secs()),
-                        "run `qonto auth login` again, or use --paste on a machine without a browser",
-                    ));
-                }
-                // Polling the non-blocking listener keeps the timeout exact without threads.
-                std::thread::sleep(Duration::from_millis(20));
+                return if now >= connection.deadline {
+                    HeadState::Gone
+                } else {
+                    HeadState::Waiting
+                };
             }
-            Err(e) => {
-                return Err(Failure::configuration(
-                    Code::CallbackListener,
-                    e.to_string(),
-                    "retry",
-                ));
-            }
+            Err(_) => return HeadState::Gone,
         }
     }
 }
@@ -234,42 +321,32 @@ impl Spinner {
 
 /// Answers one browser request; `None` when it was not the callback (for example a favicon).
 fn handle_callback(
-    mut stream: TcpStream,
+    stream: &mut TcpStream,
+    head: &[u8],
     expected_path: &str,
     state: &CsrfState,
 ) -> Option<Result<AuthorizationCode, Failure>> {
+    // The answer is small; a client that does not read it may take at most a second.
     let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
-    let text = String::from_utf8_lossy(&head);
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+    let text = String::from_utf8_lossy(head);
     let target = text
         .lines()
         .next()
         .and_then(|line| line.split(' ').nth(1))
         .unwrap_or("/");
     if target.split('?').next() != Some(expected_path) {
-        respond(&mut stream, "404 Not Found", "Not the login callback.");
+        respond(stream, "404 Not Found", "Not the login callback.");
         return None;
     }
     let result = parse_callback(target, state);
     match &result {
         Ok(_) => respond(
-            &mut stream,
+            stream,
             "200 OK",
             "Logged in. You can close this tab and return to the terminal.",
         ),
-        Err(error) => respond(
-            &mut stream,
-            "400 Bad Request",
-            &format!("Login failed: {error}"),
-        ),
+        Err(error) => respond(stream, "400 Bad Request", &format!("Login failed: {error}")),
     }
     Some(result.map_err(callback_failure))
 }
@@ -407,7 +484,7 @@ fn report_tokens(resolved: &Resolved, output: Output, event: &str) -> Result<(),
                 }
             }
             if let Some(scope) = &tokens.scope {
-                let _ = writeln!(out, "scopes: {scope}");
+                let _ = writeln!(out, "scopes: {}", one_line(scope));
             }
             if let Some(since) = tokens.refresh_pending_since {
                 let ago = now.saturating_since(since).as_secs();

@@ -155,6 +155,9 @@ pub(crate) enum Command {
     /// See what doctor reports for each failure of the troubleshooting guide, against a
     /// built-in mock: no account needed.
     Demo,
+    /// Check webhook deliveries: `qonto webhook verify`.
+    #[command(subcommand)]
+    Webhook(crate::webhook::WebhookCommand),
     /// Print shell completions.
     Completions {
         /// The shell.
@@ -199,8 +202,8 @@ pub(crate) struct LoginArgs {
     /// Send a PKCE S256 challenge (not documented by Qonto; off by default).
     #[arg(long)]
     pub(crate) pkce: bool,
-    /// Seconds to wait for the browser's callback.
-    #[arg(long, default_value_t = 300)]
+    /// Seconds to wait for the browser's callback (1 to 86400).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub(crate) timeout: u64,
 }
 
@@ -250,6 +253,14 @@ pub(crate) struct MockArgs {
     /// Requests allowed per 10 s window before 429.
     #[arg(long)]
     pub(crate) rate_limit: Option<u64>,
+    /// Qonto's documented limits: 1,000 requests per 10 s and 10,000 per 10 min per address,
+    /// and 429s after more than 200 401s within an hour.
+    #[arg(long)]
+    pub(crate) qonto_rate_limits: bool,
+    /// Send `Retry-After: SECS` with every 429 (Qonto documents no such header, so none by
+    /// default).
+    #[arg(long, value_name = "SECS")]
+    pub(crate) retry_after: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, Eq, PartialEq, ValueEnum)]

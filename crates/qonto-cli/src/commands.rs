@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::cli::{Output, RequestArgs};
 use crate::failure::Failure;
-use crate::output::print_json;
+use crate::output::{one_line, print_json, terminal_text};
 use crate::settings::{Credential, Resolved};
 
 fn method_of(resolved: &Resolved) -> Option<AuthMethod> {
@@ -55,13 +55,15 @@ pub(crate) fn accounts_list(resolved: &Resolved, output: Output) -> Result<(), F
                     }
                     _ => "-".into(),
                 };
+                // Server strings: no control characters (escape sequences) on the terminal.
+                let field = |v: Option<&str>| one_line(v.unwrap_or("-"));
                 let _ = writeln!(
                     out,
                     "{:<24} {:<34} {:>16} {:<8} {}",
-                    a.name,
-                    a.iban.as_deref().unwrap_or("-"),
-                    balance,
-                    a.status.as_deref().unwrap_or("-"),
+                    one_line(&a.name),
+                    field(a.iban.as_deref()),
+                    one_line(&balance),
+                    field(a.status.as_deref()),
                     if a.main { "yes" } else { "" }
                 );
             }
@@ -113,7 +115,8 @@ pub(crate) fn request(resolved: &Resolved, args: &RequestArgs) -> Result<(), Fai
             );
         }
         Err(_) => {
-            let _ = out.write_all(&response.body);
+            let text = terminal_text(&String::from_utf8_lossy(&response.body));
+            let _ = out.write_all(text.as_bytes());
         }
     }
     Ok(())

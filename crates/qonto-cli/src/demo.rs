@@ -17,6 +17,7 @@ use crate::cli::Output;
 use crate::doctor;
 use crate::failure::{Failure, exit, exit_code};
 use crate::output::{print_json, report_json, write_checklist};
+use crate::secret::Secret;
 use crate::settings::{Credential, Resolved};
 
 const STAGING: &str = "demo-staging-token";
@@ -67,7 +68,7 @@ fn resolved(
 ) -> Resolved {
     Resolved {
         kind,
-        staging_token: staging.map(str::to_owned),
+        staging_token: staging.map(|s| Secret::new(s.to_owned())),
         api_base: Some(mock.url()),
         oauth_base: Some(mock.url()),
         credential,
@@ -77,7 +78,7 @@ fn resolved(
 }
 
 fn key(raw: impl Into<String>) -> Credential {
-    Credential::ApiKey(raw.into())
+    Credential::ApiKey(Secret::new(raw.into()))
 }
 
 fn scenarios(mocks: &Mocks) -> Vec<Scenario> {
@@ -178,12 +179,12 @@ fn scenarios(mocks: &Mocks) -> Vec<Scenario> {
         ),
         scenario(
             "Expired OAuth access token: rejected with 401",
-            prod(Credential::AccessToken(expired)),
+            prod(Credential::AccessToken(Secret::new(expired))),
             exit::REJECTED,
         ),
         scenario(
             "A refresh token given as the access token",
-            prod(Credential::AccessToken(refresh)),
+            prod(Credential::AccessToken(Secret::new(refresh))),
             exit::CREDENTIAL_FORMAT,
         ),
         scenario(

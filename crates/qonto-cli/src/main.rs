@@ -12,7 +12,9 @@ mod doctor;
 mod failure;
 mod mock;
 mod output;
+mod secret;
 mod settings;
+mod webhook;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -26,7 +28,10 @@ use crate::output::{finding_json, print_json, write_checklist};
 use crate::settings::Resolved;
 
 fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
+    let matches = match Cli::command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(error) => exit_on_usage_error(&error),
+    };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(error) => error.exit(),
@@ -41,6 +46,50 @@ fn main() -> ExitCode {
             failure.exit_code()
         }
     })
+}
+
+/// Prints a command-line error and exits as clap would, but never with a secret in it: clap
+/// quotes the argument it could not place, which is the secret itself when a secret flag was
+/// written with a space instead of `=` or `:` (`--api-key login SECRET`).
+fn exit_on_usage_error(error: &clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        error.exit();
+    }
+    let mut text = error.render().to_string();
+    let args: Vec<String> = std::env::args().collect();
+    for (i, arg) in args.iter().enumerate() {
+        let secret_flag = SECRET_ARGS
+            .iter()
+            .map(|id| format!("--{}", id.replace('_', "-")))
+            .find(|flag| arg == flag || arg.starts_with(&format!("{flag}=")));
+        let Some(flag) = secret_flag else {
+            continue;
+        };
+        // The flag's value and the stray word after it (the likely rest of the secret).
+        let value = arg.strip_prefix(&format!("{flag}=")).map(str::to_owned);
+        let mut hidden: Vec<&str> = args[i + 1..].iter().take(2).map(String::as_str).collect();
+        if let Some(value) = &value {
+            hidden.push(value);
+        }
+        let command = Cli::command();
+        let is_command = |w: &str| command.get_subcommands().any(|c| c.get_name() == w);
+        let secret_like = |w: &&str| w.len() >= 3 && !w.starts_with('-') && !is_command(w);
+        for word in hidden.into_iter().filter(secret_like) {
+            text = text.replace(word, "[redacted]");
+        }
+    }
+    eprint!("{text}");
+    if text.contains("[redacted]") {
+        eprintln!(
+            "note: a value after a secret flag was hidden; give the secret as one argument \
+             (for an API key: --api-key login:secret-key) or through its QONTO_* variable"
+        );
+    }
+    std::process::exit(error.exit_code());
 }
 
 /// Secrets typed as flags stay in shell history: say so (the value `-` reads stdin instead).
@@ -77,6 +126,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Request(args) => commands::request(&resolve()?, args).map(|()| exit::OK),
         Command::Mock(MockCommand::Serve(args)) => mock::serve(args, output).map(|()| exit::OK),
         Command::Demo => demo::run(output),
+        Command::Webhook(command) => webhook::run(command, output).map(|()| exit::OK),
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(*shell, &mut command, "qonto", &mut std::io::stdout());

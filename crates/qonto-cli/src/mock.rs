@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use qonto_mock::{
     DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_LOGIN, DEMO_REDIRECT_URI, DEMO_SECRET, Gate,
-    MockConfig, MockServer, RateLimit,
+    MockConfig, MockServer, PORTAL_LOGIN_PATH, RateLimit, RetryAfter,
 };
 use serde_json::json;
 
@@ -30,11 +30,17 @@ fn config(args: &MockArgs) -> MockConfig {
         })
         .with_strict_header_case(args.strict_header_case)
         .with_auto_approve(args.auto_approve);
+    if args.qonto_rate_limits {
+        config = config.with_qonto_rate_limits();
+    }
     if let Some(max_requests) = args.rate_limit {
         config = config.with_rate_limit(RateLimit {
             max_requests,
             window: Duration::from_secs(10),
         });
+    }
+    if let Some(secs) = args.retry_after {
+        config = config.with_retry_after(RetryAfter::Seconds(secs));
     }
     config
 }
@@ -58,6 +64,7 @@ pub(crate) fn serve(args: &MockArgs, output: Output) -> Result<(), Failure> {
             "client_secret": DEMO_CLIENT_SECRET,
             "redirect_uri": DEMO_REDIRECT_URI,
             "staging_token": args.sandbox.then_some(&args.expected_staging_token),
+            "portal_login_url": args.sandbox.then(|| format!("{url}{PORTAL_LOGIN_PATH}")),
         })),
         Output::Text => {
             let mut out = anstream::stdout();
@@ -81,6 +88,10 @@ pub(crate) fn serve(args: &MockArgs, output: Output) -> Result<(), Failure> {
             );
             if args.sandbox {
                 let _ = writeln!(out, "  staging token:      {}", args.expected_staging_token);
+                let _ = writeln!(
+                    out,
+                    "  browser login:      open {url}{PORTAL_LOGIN_PATH} before /oauth2/auth (the Developer Portal session)"
+                );
             }
             let _ = writeln!(out, "press Ctrl-C to stop");
             let _ = out.flush();

@@ -55,6 +55,21 @@ pub(crate) fn write_checklist(out: &mut dyn Write, findings: &[Finding]) -> std:
     Ok(())
 }
 
+/// A server (or user) string made safe for one line of a terminal: control characters
+/// (escape sequences that could set the window title or clear the screen, line breaks) are
+/// dropped.
+pub(crate) fn one_line(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// A server body made safe for a terminal: control characters are dropped, except line
+/// breaks and tabs.
+pub(crate) fn terminal_text(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .collect()
+}
+
 /// Prints JSON to stdout.
 pub(crate) fn print_json(value: &Value) {
     let mut out = anstream::stdout();

@@ -13,12 +13,13 @@ use qonto_auth_core::credentials::{ApiKey, OAuthClient, parse_access_token};
 use qonto_auth_core::diagnose::{CredentialInput, Settings};
 use qonto_auth_core::environment::{Endpoints, Environment, EnvironmentKind};
 use qonto_auth_core::secret::{ClientSecret, StagingToken};
-use qonto_store::{FileStore, TokenStore};
+use qonto_store::{FileStore, TokenStore, safe_fs};
 use qonto_ureq::Client;
 use serde::Deserialize;
 
 use crate::cli::{EnvArg, Global};
 use crate::failure::Failure;
+use crate::secret::Secret;
 
 /// The redirect URI used when none is configured.
 pub(crate) const DEFAULT_REDIRECT_URI: &str = "http://localhost:18920/callback";
@@ -28,15 +29,28 @@ pub(crate) const DEFAULT_REDIRECT_URI: &str = "http://localhost:18920/callback";
 #[serde(deny_unknown_fields)]
 pub(crate) struct Profile {
     env: Option<String>,
-    staging_token: Option<String>,
-    api_key: Option<String>,
+    staging_token: Option<Secret>,
+    api_key: Option<Secret>,
     login: Option<String>,
-    secret_key: Option<String>,
+    secret_key: Option<Secret>,
     client_id: Option<String>,
-    client_secret: Option<String>,
+    client_secret: Option<Secret>,
     redirect_uri: Option<String>,
     api_base_url: Option<String>,
     oauth_base_url: Option<String>,
+}
+
+impl Profile {
+    fn holds_secrets(&self) -> bool {
+        [
+            &self.staging_token,
+            &self.api_key,
+            &self.secret_key,
+            &self.client_secret,
+        ]
+        .iter()
+        .any(|v| v.is_some())
+    }
 }
 
 #[derive(Default, Deserialize)]
@@ -49,11 +63,11 @@ struct ConfigFile {
 /// Which credential the configuration selects.
 #[derive(Clone)]
 pub(crate) enum Credential {
-    ApiKey(String),
-    AccessToken(String),
+    ApiKey(Secret),
+    AccessToken(Secret),
     OAuth {
         client_id: String,
-        client_secret: Option<String>,
+        client_secret: Option<Secret>,
         redirect_uri: String,
     },
     Missing,
@@ -63,7 +77,7 @@ pub(crate) enum Credential {
 #[derive(Clone)]
 pub(crate) struct Resolved {
     pub(crate) kind: EnvironmentKind,
-    pub(crate) staging_token: Option<String>,
+    pub(crate) staging_token: Option<Secret>,
     pub(crate) api_base: Option<String>,
     pub(crate) oauth_base: Option<String>,
     pub(crate) credential: Credential,
@@ -94,13 +108,21 @@ impl Resolved {
             .profile
             .clone()
             .unwrap_or_else(|| "default".to_owned());
+        check_profile_name(&profile_name)?;
         let profile = load_profile(&config_dir, &profile_name, global.profile.is_some())?;
         let pick =
             |flag: &Option<String>, file: &Option<String>| -> Result<Option<String>, Failure> {
                 flag.clone()
                     .or_else(|| file.clone())
-                    .map(read_dash)
+                    .map(|v| read_dash(v).map(|s| s.expose().to_owned()))
                     .transpose()
+            };
+        let secret =
+            |flag: &Option<String>, file: &Option<Secret>| -> Result<Option<Secret>, Failure> {
+                match flag {
+                    Some(value) => read_dash(value.clone()).map(Some),
+                    None => Ok(file.clone()),
+                }
             };
         let kind = match (global.env, &profile.env) {
             (Some(EnvArg::Sandbox), _) => EnvironmentKind::Sandbox,
@@ -114,16 +136,16 @@ impl Resolved {
             })?,
             (None, None) => EnvironmentKind::Production,
         };
-        let api_key = pick(&global.api_key, &profile.api_key)?;
+        let api_key = secret(&global.api_key, &profile.api_key)?;
         let login = pick(&global.login, &profile.login)?;
-        let secret_key = pick(&global.secret_key, &profile.secret_key)?;
+        let secret_key = secret(&global.secret_key, &profile.secret_key)?;
         // Access tokens expire within the hour: never read from the config file.
-        let access_token = pick(&global.access_token, &None)?;
+        let access_token = secret(&global.access_token, &None)?;
         let client_id = pick(&global.client_id, &profile.client_id)?;
         let credential = match (api_key, login, secret_key, access_token, client_id) {
             (Some(key), ..) => Credential::ApiKey(key),
             (None, Some(login), Some(secret), ..) => {
-                Credential::ApiKey(format!("{login}:{secret}"))
+                Credential::ApiKey(Secret::new(format!("{login}:{}", secret.expose())))
             }
             (None, Some(_), None, ..) | (None, None, Some(_), ..) => {
                 return Err(Failure::credential_format(
@@ -135,7 +157,7 @@ impl Resolved {
             (None, None, None, Some(token), _) => Credential::AccessToken(token),
             (None, None, None, None, Some(client_id)) => Credential::OAuth {
                 client_id,
-                client_secret: pick(&global.client_secret, &profile.client_secret)?,
+                client_secret: secret(&global.client_secret, &profile.client_secret)?,
                 redirect_uri: pick(&global.redirect_uri, &profile.redirect_uri)?
                     .unwrap_or_else(|| DEFAULT_REDIRECT_URI.to_owned()),
             },
@@ -143,7 +165,7 @@ impl Resolved {
         };
         Ok(Self {
             kind,
-            staging_token: pick(&global.staging_token, &profile.staging_token)?,
+            staging_token: secret(&global.staging_token, &profile.staging_token)?,
             api_base: pick(&global.base_url, &profile.api_base_url)?,
             oauth_base: pick(&global.oauth_base_url, &profile.oauth_base_url)?,
             credential,
@@ -167,14 +189,14 @@ impl Resolved {
     /// The settings as the core's diagnosis reads them.
     pub(crate) fn settings(&self, stored_tokens: bool) -> Settings<'_> {
         let credential = match &self.credential {
-            Credential::ApiKey(raw) => CredentialInput::ApiKey(raw),
-            Credential::AccessToken(raw) => CredentialInput::AccessToken(raw),
+            Credential::ApiKey(raw) => CredentialInput::ApiKey(raw.expose()),
+            Credential::AccessToken(raw) => CredentialInput::AccessToken(raw.expose()),
             Credential::OAuth { .. } if stored_tokens => CredentialInput::StoredOAuth,
             Credential::OAuth { .. } | Credential::Missing => CredentialInput::Missing,
         };
         Settings {
             kind: self.kind,
-            staging_token_given: self.staging_token.as_deref(),
+            staging_token_given: self.staging_token.as_ref().map(Secret::expose),
             api_base: self.api_base.as_deref(),
             oauth_base: self.oauth_base.as_deref(),
             credential,
@@ -193,7 +215,10 @@ impl Resolved {
             .as_deref()
             .unwrap_or(documented.oauth().as_str());
         let endpoints = Endpoints::new(api, oauth).map_err(Failure::environment)?;
-        let staging = self.staging_token.clone().map(StagingToken::new);
+        let staging = self
+            .staging_token
+            .as_ref()
+            .map(|s| StagingToken::new(s.expose()));
         Environment::new(self.kind, staging, endpoints).map_err(Failure::environment)
     }
 
@@ -218,7 +243,7 @@ impl Resolved {
                 "set QONTO_CLIENT_SECRET",
             )
         })?;
-        OAuthClient::new(client_id, ClientSecret::new(secret), redirect_uri).map_err(|e| {
+        OAuthClient::new(client_id, ClientSecret::new(secret.expose()), redirect_uri).map_err(|e| {
             Failure::configuration(
                 Code::OauthClientInvalid,
                 e.to_string(),
@@ -249,7 +274,7 @@ impl Resolved {
         let builder = Client::builder(environment);
         match &self.credential {
             Credential::ApiKey(raw) => {
-                let key = ApiKey::parse(raw).map_err(|p| {
+                let key = ApiKey::parse(raw.expose()).map_err(|p| {
                     Failure::credential_format(
                         p.code(),
                         p.to_string(),
@@ -259,7 +284,7 @@ impl Resolved {
                 Ok(builder.api_key(key))
             }
             Credential::AccessToken(raw) => {
-                let token = parse_access_token(raw).map_err(|p| {
+                let token = parse_access_token(raw.expose()).map_err(|p| {
                     Failure::credential_format(
                         p.code(),
                         p.to_string(),
@@ -283,20 +308,44 @@ impl Resolved {
     }
 }
 
+/// Profile names become file names (`tokens/NAME.json`): letters, digits, `-`, `_` and `.`,
+/// 1 to 64 of them, not starting with a dot.
+pub(crate) fn check_profile_name(name: &str) -> Result<(), Failure> {
+    let ok = (1..=64).contains(&name.len())
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        return Ok(());
+    }
+    Err(Failure::configuration(
+        Code::ProfileNameInvalid,
+        format!(
+            "the profile name {:?} is not allowed",
+            crate::output::one_line(name)
+        ),
+        "use 1 to 64 letters, digits, `-`, `_` or `.`, not starting with a dot",
+    ))
+}
+
+/// The largest config file read.
+const MAX_CONFIG_FILE: u64 = 1024 * 1024;
+
 fn load_profile(dir: &std::path::Path, name: &str, explicit: bool) -> Result<Profile, Failure> {
     let path = dir.join("config.toml");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
-            return Ok(Profile::default());
-        }
-        Err(e) => {
-            return Err(Failure::configuration(
-                Code::ConfigUnreadable,
-                format!("cannot read {}: {e}", path.display()),
-                "create the file with a [profiles.NAME] table, or drop --profile",
-            ));
-        }
+    let unreadable = |reason: String| {
+        Failure::configuration(
+            Code::ConfigUnreadable,
+            format!("cannot read {}: {reason}", path.display()),
+            "create the file with a [profiles.NAME] table, or drop --profile",
+        )
+    };
+    let text = match safe_fs::read_capped(&path, MAX_CONFIG_FILE) {
+        Ok(Some(bytes)) => String::from_utf8(bytes).map_err(|_| unreadable("not UTF-8".into()))?,
+        Ok(None) if !explicit => return Ok(Profile::default()),
+        Ok(None) => return Err(unreadable("no such file".into())),
+        Err(e) => return Err(unreadable(e.to_string())),
     };
     let file: ConfigFile = toml::from_str(&text).map_err(|e| {
         Failure::configuration(
@@ -306,7 +355,15 @@ fn load_profile(dir: &std::path::Path, name: &str, explicit: bool) -> Result<Pro
         )
     })?;
     match file.profiles.get(name) {
-        Some(profile) => Ok(profile.clone()),
+        Some(profile) => {
+            if profile.holds_secrets() && safe_fs::readable_by_others(&path) {
+                eprintln!(
+                    "warning: {} holds secrets and can be read by other users; run `chmod 600` on it",
+                    path.display()
+                );
+            }
+            Ok(profile.clone())
+        }
         None if !explicit => Ok(Profile::default()),
         None => Err(Failure::configuration(
             Code::ProfileNotFound,
@@ -318,11 +375,11 @@ fn load_profile(dir: &std::path::Path, name: &str, explicit: bool) -> Result<Pro
 
 /// A value of `-` is read from the first line of standard input (keeps secrets out of shell
 /// history and process listings).
-fn read_dash(value: String) -> Result<String, Failure> {
+fn read_dash(value: String) -> Result<Secret, Failure> {
     if value != "-" {
-        return Ok(value);
+        return Ok(Secret::new(value));
     }
-    let mut line = String::new();
+    let mut line = zeroize::Zeroizing::new(String::new());
     std::io::stdin().lock().read_line(&mut line).map_err(|e| {
         Failure::configuration(
             Code::StdinUnreadable,
@@ -330,5 +387,5 @@ fn read_dash(value: String) -> Result<String, Failure> {
             "pipe the value in",
         )
     })?;
-    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    Ok(Secret::new(line.trim_end_matches(['\r', '\n']).to_owned()))
 }

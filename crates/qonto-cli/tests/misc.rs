@@ -3,7 +3,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 #[test]
 fn completions_for_each_shell() {
@@ -52,10 +52,11 @@ fn demo_diagnoses_every_scenario_as_expected() {
     }
 }
 
-#[test]
-fn mock_serve_answers_real_requests() {
+/// Starts `qonto mock serve ARGS --output json`; returns the process and what it printed.
+fn mock_serve(args: &[&str]) -> (Child, serde_json::Value) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_qonto"))
-        .args(["mock", "serve", "--sandbox", "--output", "json"])
+        .args(["mock", "serve", "--output", "json"])
+        .args(args)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -68,13 +69,54 @@ fn mock_serve_answers_real_requests() {
             break;
         }
     }
-    let info: serde_json::Value = serde_json::from_str(&text).unwrap();
+    (child, serde_json::from_str(&text).unwrap())
+}
+
+fn stop(mut child: Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn mock_serve_answers_real_requests() {
+    let (child, info) = mock_serve(&["--sandbox"]);
     let url = info["url"].as_str().unwrap();
     let (status, _) = common::http_get(&format!("{url}/v2/organization"));
     assert_eq!(
         status, 200,
         "the sandbox gate answers a request without the staging token"
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
+    stop(child);
+}
+
+#[test]
+fn mock_serve_browser_login_limits_and_retry_after() {
+    let (child, info) = mock_serve(&[
+        "--sandbox",
+        "--qonto-rate-limits",
+        "--rate-limit",
+        "2",
+        "--retry-after",
+        "3",
+    ]);
+    let url = info["url"].as_str().unwrap();
+    let portal = info["portal_login_url"].as_str().unwrap();
+    assert_eq!(portal, format!("{url}/_mock/portal-login"));
+    // A browser without a Developer Portal session is asked to log in first.
+    let page = common::http_get_text(&format!(
+        "{url}/oauth2/auth?client_id={}&response_type=code",
+        common::DEMO_CLIENT_ID
+    ));
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("through the Developer Portal"), "{page}");
+    let login = common::http_get_text(portal);
+    assert!(
+        login.contains("Set-Cookie: qonto_mock_portal_session="),
+        "{login}"
+    );
+    // The third request in 10 s is over --rate-limit 2, and says when to retry.
+    let limited = common::http_get_text(&format!("{url}/v2/organization"));
+    assert!(limited.starts_with("HTTP/1.1 429"), "{limited}");
+    assert!(limited.contains("Retry-After: 3\r\n"), "{limited}");
+    stop(child);
 }

@@ -270,3 +270,29 @@ fn a_refresh_whose_tokens_cannot_be_saved_exits_8_and_keeps_the_last_good_state(
     let after = stored(&dir);
     assert!(!after.same_tokens(&before) && after.refresh_pending_since.is_none());
 }
+
+#[test]
+fn five_processes_with_short_lived_tokens_refresh_once_between_them() {
+    // Tokens living 120 s are due at once by the 5-minute margin; each process queued on the
+    // lock adopts what the first stored, which counts as a fresh refresh.
+    let mock = MockServer::start(
+        MockConfig::default().with_access_token_lifetime(Duration::from_secs(120)),
+    )
+    .unwrap();
+    let dir = config_dir("five-processes");
+    write_due_tokens(&mock, &dir);
+    mock.faults().token_delay(Duration::from_millis(300));
+    let children: Vec<Child> = (0..5)
+        .map(|_| request(&mock, &dir).spawn().unwrap())
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    assert_eq!(mock.stats().token_calls("refresh_token"), 1);
+    assert_eq!(mock.stats().requests("/v2/organization", 200), 5);
+}

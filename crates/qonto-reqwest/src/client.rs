@@ -14,8 +14,8 @@ use qonto_transport::{ApiResponse, Auth, ClientParts, ClientSettings, Error, Sta
 use serde::de::DeserializeOwned;
 
 use crate::oauth::OAuthDriver;
-use crate::store::AsyncTokenStore;
 use crate::wire::{self, Io};
+use qonto_store::AsyncTokenStore;
 
 /// An async Qonto API client. Cheap to clone; clones share connections and tokens, so tasks
 /// using clones of one client share a single refresh.

@@ -32,6 +32,7 @@ mod wire;
 pub use client::{Client, ClientBuilder};
 pub use qonto_auth_core::call::CallSpec;
 pub use qonto_auth_core::lifecycle::Event;
+pub use qonto_store::{AsyncStoreGuard, AsyncTokenStore};
 pub use qonto_transport::{ApiResponse, Clock, Error, TransportConfig};
-pub use store::{AsyncStoreGuard, AsyncTokenStore, BlockingStore};
+pub use store::BlockingStore;
 pub use {qonto_auth_core, qonto_store};

@@ -16,7 +16,9 @@ use qonto_transport::store_steps::startup_tokens;
 use qonto_transport::{Clock, Error, SharedLifecycle};
 use tokio::sync::Notify;
 
-use crate::store::{AsyncTokenStore, Held, lock_and_read, save};
+use qonto_store::AsyncTokenStore;
+
+use crate::store::{Held, lock_and_read, save};
 use crate::wire::Io;
 
 pub(crate) struct OAuthDriver {

@@ -109,7 +109,10 @@ impl FileStore {
             return;
         };
         for entry in entries.flatten() {
-            let stale = entry.file_name().to_str().is_some_and(|n| n.starts_with(prefix));
+            let stale = entry
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with(prefix));
             if stale && entry.file_type().is_ok_and(|t| t.is_file()) {
                 let _ = fs::remove_file(entry.path());
             }
@@ -132,7 +135,8 @@ impl TokenStore for FileStore {
     fn lock(&self) -> Result<Box<dyn StoreGuard + '_>, StoreError> {
         let dir = parent_dir(&self.lock_path);
         create_private_dir(dir).map_err(self.io("create directory", dir))?;
-        let file = open_lock_file(&self.lock_path).map_err(self.io("open lock", &self.lock_path))?;
+        let file =
+            open_lock_file(&self.lock_path).map_err(self.io("open lock", &self.lock_path))?;
         let started = Instant::now();
         loop {
             match fs4::FileExt::try_lock(&file) {

@@ -20,10 +20,12 @@
 //! `qonto-auth-core`'s token lifecycle, driven by a transport. It does not encrypt the file;
 //! protect it like any other secret (the default location is in the user's config directory).
 
+mod async_store;
 mod file;
 mod memory;
 pub mod safe_fs;
 
+pub use async_store::{AsyncStoreGuard, AsyncTokenStore};
 pub use file::FileStore;
 pub use memory::MemoryStore;
 pub use qonto_auth_core::TokenSet;

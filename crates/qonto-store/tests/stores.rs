@@ -172,7 +172,13 @@ mod hostile_files {
         let dir = temp_dir("odd-files");
         std::fs::create_dir_all(&dir).unwrap();
         let fifo = dir.join("fifo.json");
-        assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        assert!(
+            Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
         let zero = dir.join("zero.json");
         symlink("/dev/zero", &zero).unwrap();
         let huge = dir.join("huge.json");

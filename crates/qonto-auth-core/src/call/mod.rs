@@ -28,8 +28,9 @@ pub use pages::{PageError, PageLimits, Pages};
 pub use response::{ApiResponse, DecodeError};
 pub use send::SendFailure;
 
-use crate::classify::{ApiError, Classification, classify};
+use crate::classify::{ApiError, Classification, ErrorKind, classify};
 use crate::environment::Environment;
+use crate::header::organization_header;
 use crate::lifecycle::{BearerCredential, NetworkFailure, RefreshError, UnauthorizedAdvice};
 use crate::redact::Redactor;
 use crate::request::{RequestError, prepare_request};
@@ -156,6 +157,8 @@ pub struct Call {
     /// The sensitive header values sent (staging token, credential), to cut out of the
     /// server's words on failure.
     sent_secrets: Vec<HeaderValue>,
+    /// Whether the call carries `X-Qonto-Organization-Id`.
+    names_organization: bool,
     phase: Phase,
 }
 
@@ -179,9 +182,11 @@ impl Call {
             .filter(|v| v.is_sensitive())
             .cloned()
             .collect();
+        let names_organization = request.headers().contains_key(organization_header());
         Ok(Self {
             request,
             sent_secrets,
+            names_organization,
             phase: Phase::Start,
         })
     }
@@ -239,7 +244,13 @@ impl Call {
         };
         let (parts, body) = response.into_parts();
         let classified = match classify(parts.status, &parts.headers, &body) {
-            Classification::Failure(error) => Classification::Failure(error.redacted(&self.redactor())),
+            Classification::Failure(mut error) => {
+                // A 403 about the organization: consented or not needs the header sent.
+                if error.kind == ErrorKind::OrganizationNotConsented && !self.names_organization {
+                    error.kind = ErrorKind::OrganizationMissing;
+                }
+                Classification::Failure(error.redacted(&self.redactor()))
+            }
             success => success,
         };
         match classified {

@@ -274,3 +274,28 @@ fn what_a_server_echoes_of_the_secrets_sent_is_cut_out() {
         assert!(!text.contains(sentinel), "{text}");
     }
 }
+
+#[test]
+fn a_403_about_the_organization_says_whether_one_was_named() {
+    use crate::environment::OrganizationId;
+    let body =
+        r#"{"errors":[{"code":"forbidden","detail":"organization not allowed for this token"}]}"#;
+    let named = sandbox().with_organization_id(OrganizationId::parse("org-1").unwrap());
+    for (environment, code) in [
+        (named, "organization_not_consented"),
+        (sandbox(), "organization_header_missing"),
+    ] {
+        let mut call = Call::new(&environment, CallSpec::get("/v2/x")).unwrap();
+        let _ = call.start();
+        let CallStep::Send(request) = call.handle_credential(Ok(key())) else {
+            panic!()
+        };
+        let named = request.headers().get("x-qonto-organization-id");
+        assert_eq!(named.is_some(), code == "organization_not_consented");
+        let CallStep::Done(Err(CallError::Api(error))) = call.handle_sent(answer(403, body)) else {
+            panic!()
+        };
+        assert_eq!(error.code(), code);
+    }
+    assert!(OrganizationId::parse("../x").is_err() && OrganizationId::parse("").is_err());
+}

@@ -9,8 +9,8 @@ use super::outcome::{
     TransientCause,
 };
 use crate::call::SendFailure;
-use crate::redact::Redactor;
 use crate::oauth::{OAuthErrorCode, TokenRequest, TokenResponseError, parse_token_response};
+use crate::redact::Redactor;
 use crate::time::Timestamp;
 use crate::tokens::TokenSet;
 

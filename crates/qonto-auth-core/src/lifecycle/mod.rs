@@ -402,11 +402,16 @@ impl TokenLifecycle {
                 self.refreshed_at = Some(now);
                 AttemptResult::NotSaved(error)
             }
-            // Another process called the token endpoint, not this one: no minimum gap.
+            // Another process called the token endpoint: its refresh counts as the last one
+            // (the minimum gap runs from when it was sent), so processes queued on the store's
+            // lock do not each refresh again tokens that live less than the refresh margin.
             RefreshOutcome::Adopted(tokens) => {
                 self.push(Event::Adopted {
                     expires_at: tokens.expires_at,
                 });
+                if let Some(issued) = tokens.refresh_issued_at.filter(|at| *at <= now) {
+                    self.refreshed_at = Some(self.refreshed_at.map_or(issued, |at| at.max(issued)));
+                }
                 self.install(tokens);
                 AttemptResult::Done
             }

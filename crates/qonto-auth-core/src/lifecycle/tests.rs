@@ -1084,9 +1084,13 @@ fn a_token_endpoint_echoing_the_form_never_shows_its_secrets() {
         "http://127.0.0.1:8910/cb",
     )
     .unwrap();
-    let mut life = TokenLifecycle::new(Environment::production(), client, config())
-        .with_shared_store(false);
-    life.handle_tokens(Some(tokens("a", Some(&format!("rt+{sentinel}")), T0 + secs(100))));
+    let mut life =
+        TokenLifecycle::new(Environment::production(), client, config()).with_shared_store(false);
+    life.handle_tokens(Some(tokens(
+        "a",
+        Some(&format!("rt+{sentinel}")),
+        T0 + secs(100),
+    )));
     let mut attempt = start_refresh(&mut life, T0);
     let form = String::from_utf8(attempt_form(&life)).unwrap();
     let body = format!(
@@ -1111,4 +1115,27 @@ fn attempt_form(life: &TokenLifecycle) -> Vec<u8> {
     let refresh = life.tokens().unwrap().refresh_token.clone().unwrap();
     let request = refresh_request(&Environment::production(), &life.client, &refresh);
     request.unwrap().http().body().clone()
+}
+
+#[test]
+fn adopted_short_lived_tokens_refreshed_moments_ago_are_not_refreshed_again() {
+    // Another process refreshed at T0 and stored tokens living 120 s, under the margin.
+    let mut life = shared_lifecycle();
+    life.handle_tokens(Some(tokens("a", Some("r"), T0 + secs(100))));
+    let mut attempt = life.poll_refresh(T0 + secs(1)).unwrap();
+    let mut newer = tokens("b", Some("r2"), T0 + secs(120));
+    newer.refresh_issued_at = Some(T0);
+    let AttemptStep::Done(id, outcome) =
+        stored_step(&mut attempt, T0 + secs(1), Stored::Tokens(newer))
+    else {
+        panic!()
+    };
+    assert!(matches!(
+        life.handle_refresh_outcome(T0 + secs(1), id, outcome),
+        AttemptResult::Done
+    ));
+    // Due by the margin, but it counts as a refresh made at T0: not again before T0 + 10 s.
+    assert_eq!(ready_token(&mut life, T0 + secs(2)).as_deref(), Some("b"));
+    assert!(life.poll_refresh(T0 + secs(9)).is_none());
+    assert!(life.poll_refresh(T0 + secs(10)).is_some());
 }

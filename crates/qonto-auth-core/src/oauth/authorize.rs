@@ -28,6 +28,7 @@ pub struct AuthorizeUrl<'a> {
     state: &'a CsrfState,
     organization_id: Option<&'a str>,
     registration_id: Option<&'a str>,
+    user_flow: bool,
     pkce: Option<&'a PkceVerifier>,
 }
 
@@ -40,6 +41,7 @@ impl<'a> AuthorizeUrl<'a> {
             state,
             organization_id: None,
             registration_id: None,
+            user_flow: false,
             pkce: None,
         }
     }
@@ -53,6 +55,14 @@ impl<'a> AuthorizeUrl<'a> {
     /// Pre-selects the organization created by an Onboarding API registration.
     pub fn registration_id(mut self, id: &'a str) -> Self {
         self.registration_id = Some(id);
+        self
+    }
+
+    /// Asks for the User OAuth flow (`identity_type=user`): one consent for several of the
+    /// user's organizations, for approved applications. Include `user_organization.read` in
+    /// the scopes to list them; every API call then names its organization.
+    pub fn user_flow(mut self) -> Self {
+        self.user_flow = true;
         self
     }
 
@@ -76,6 +86,9 @@ impl<'a> AuthorizeUrl<'a> {
         }
         if let Some(id) = self.registration_id {
             query.append_pair("registration_id", id);
+        }
+        if self.user_flow {
+            query.append_pair("identity_type", "user");
         }
         if let Some(verifier) = self.pkce {
             query
@@ -101,6 +114,7 @@ mod tests {
         let url = AuthorizeUrl::new(&client, &["offline_access", "organization.read"], &state)
             .organization_id("org-uuid")
             .registration_id("reg-uuid")
+            .user_flow()
             .pkce(&pkce)
             .build(&Endpoints::documented(EnvironmentKind::Sandbox));
         let (base, query) = url.split_once('?').unwrap();
@@ -121,6 +135,7 @@ mod tests {
         assert_eq!(get("state"), Some(state.as_str()));
         assert_eq!(get("organization_id"), Some("org-uuid"));
         assert_eq!(get("registration_id"), Some("reg-uuid"));
+        assert_eq!(get("identity_type"), Some("user"));
         assert_eq!(get("code_challenge"), Some(pkce.challenge().as_str()));
         assert_eq!(get("code_challenge_method"), Some("S256"));
     }

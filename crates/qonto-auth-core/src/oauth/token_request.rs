@@ -2,6 +2,7 @@
 
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request};
+use zeroize::Zeroize;
 
 use crate::credentials::OAuthClient;
 use crate::environment::Environment;
@@ -22,9 +23,17 @@ impl TokenRequest {
         &self.0
     }
 
-    /// Takes the request out, to hand to an HTTP client.
-    pub fn into_http(self) -> Request<Vec<u8>> {
-        self.0
+    /// Takes the request out, to hand to an HTTP client (which keeps its own copy of the body
+    /// while sending; that copy cannot be wiped from here).
+    pub fn into_http(mut self) -> Request<Vec<u8>> {
+        std::mem::replace(&mut self.0, Request::new(Vec::new()))
+    }
+}
+
+impl Drop for TokenRequest {
+    /// Wipes the form (client secret, refresh token or code) still held.
+    fn drop(&mut self) {
+        self.0.body_mut().zeroize();
     }
 }
 

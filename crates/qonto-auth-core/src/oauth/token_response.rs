@@ -205,7 +205,9 @@ pub fn parse_token_response(
             _ => TokenResponseError::UnexpectedStatus { status, trace_id },
         });
     }
-    if sniff_body(headers, body) == BodyShape::Html {
+    // Only a success carrying the HTML login page is the gate: a 5xx (or 4xx) HTML page is a
+    // gateway's or CDN's error page, not a missing staging token.
+    if status.is_success() && sniff_body(headers, body) == BodyShape::Html {
         return Err(TokenResponseError::SandboxGate {
             signal: GateSignal::HtmlPage,
             trace_id,
@@ -457,6 +459,23 @@ mod tests {
             TokenResponseError::Server { .. }
         ));
         assert!(!parse(404, "{}").unwrap_err().is_transient());
+    }
+
+    #[test]
+    fn an_html_error_page_with_a_5xx_is_a_server_error_not_the_gate() {
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("text/html"));
+        let page = b"<!doctype html><html><body>502 Bad Gateway</body></html>";
+        for status in [StatusCode::BAD_GATEWAY, StatusCode::SERVICE_UNAVAILABLE] {
+            let err = parse_token_response(SENT, status, &headers, page).unwrap_err();
+            assert!(matches!(err, TokenResponseError::Server { .. }), "{err:?}");
+            assert!(err.is_transient());
+        }
+        let err = parse_token_response(SENT, StatusCode::NOT_FOUND, &headers, page).unwrap_err();
+        assert!(
+            matches!(err, TokenResponseError::UnexpectedStatus { .. }),
+            "{err:?}"
+        );
     }
 
     #[test]

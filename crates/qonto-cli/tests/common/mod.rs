@@ -2,6 +2,8 @@
 
 #![allow(dead_code, unreachable_pub, reason = "each test file uses a subset")]
 
+pub mod hostile;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -63,8 +65,8 @@ pub fn codes(report: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-/// A raw HTTP GET returning the status line's code and the `Location` header.
-pub fn http_get(url: &str) -> (u16, Option<String>) {
+/// A raw HTTP GET returning the whole response (head and body) as text.
+pub fn http_get_text(url: &str) -> String {
     let rest = url.strip_prefix("http://").unwrap();
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let mut stream = TcpStream::connect(authority).unwrap();
@@ -75,6 +77,12 @@ pub fn http_get(url: &str) -> (u16, Option<String>) {
     .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// A raw HTTP GET returning the status line's code and the `Location` header.
+pub fn http_get(url: &str) -> (u16, Option<String>) {
+    let response = http_get_text(url);
     let status = response.split(' ').nth(1).unwrap().parse().unwrap();
     let location = response
         .lines()
