@@ -5,9 +5,10 @@ use std::io::{BufRead, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant, SystemTime};
 
+use qonto_auth_core::EnvironmentKind;
 use qonto_auth_core::Timestamp;
 use qonto_auth_core::environment::is_loopback;
-use qonto_auth_core::facts::CONSENTS_PATH;
+use qonto_auth_core::facts::{CONSENTS_PATH, USER_ORGANIZATION_SCOPE};
 use qonto_auth_core::http::{Method, Uri};
 use qonto_auth_core::oauth::{
     AuthorizeUrl, CallbackError, CsrfState, PkceVerifier, parse_callback,
@@ -36,15 +37,37 @@ pub(crate) fn login(resolved: &Resolved, args: &LoginArgs, output: Output) -> Re
     } else {
         None
     };
-    let scopes: Vec<&str> = args.scopes.iter().map(String::as_str).collect();
+    let mut scopes: Vec<&str> = args.scopes.iter().map(String::as_str).collect();
+    if args.user && !scopes.contains(&USER_ORGANIZATION_SCOPE) {
+        scopes.push(USER_ORGANIZATION_SCOPE);
+    }
     let mut url = AuthorizeUrl::new(&oauth, &scopes, &state);
-    if let Some(org) = &args.organization_id {
-        url = url.organization_id(org);
+    // One setting, one meaning: the organization the commands act for is pre-selected here.
+    if let Some(org) = environment.organization_id() {
+        url = url.organization_id(org.as_str());
+    }
+    if args.user {
+        url = url.user_flow();
     }
     if let Some(verifier) = &pkce {
         url = url.pkce(verifier);
     }
     let url = url.build(environment.endpoints());
+    if environment.kind() == EnvironmentKind::Sandbox {
+        let portal = if is_loopback_url(environment.endpoints().oauth().as_str()) {
+            format!(
+                " (with `qonto mock serve --sandbox`: open {}/_mock/portal-login)",
+                environment.endpoints().oauth()
+            )
+        } else {
+            String::new()
+        };
+        eprintln_flush(&format!(
+            "Sandbox: first log in to the Sandbox web app through the Developer Portal (Toolkit > \
+             Sandbox web app) in the browser you will use, or the authorize page will not \
+             open{portal}; the sandbox's SMS code is 123456."
+        ));
+    }
 
     let code = if args.paste {
         eprintln_flush(&format!(
@@ -382,6 +405,14 @@ fn eprintln_flush(text: &str) {
     let mut err = anstream::stderr();
     let _ = writeln!(err, "{text}");
     let _ = err.flush();
+}
+
+/// Whether a base URL's host is loopback (a local mock).
+fn is_loopback_url(url: &str) -> bool {
+    url.parse::<Uri>()
+        .ok()
+        .and_then(|u| u.host().map(is_loopback))
+        .unwrap_or(false)
 }
 
 fn now() -> Timestamp {

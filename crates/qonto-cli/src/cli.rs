@@ -83,6 +83,10 @@ pub(crate) struct Global {
     /// OAuth base URL override.
     #[arg(long, global = true, env = "QONTO_OAUTH_BASE_URL")]
     pub(crate) oauth_base_url: Option<String>,
+    /// The organization API calls act for (User OAuth flow): sent as X-Qonto-Organization-Id
+    /// on every API call, and pre-selected by `auth login`.
+    #[arg(long, global = true, env = "QONTO_ORGANIZATION_ID")]
+    pub(crate) organization_id: Option<String>,
     /// Profile of the config file to use [default: default].
     #[arg(long, global = true, env = "QONTO_PROFILE")]
     pub(crate) profile: Option<String>,
@@ -108,6 +112,7 @@ impl std::fmt::Debug for Global {
             .field("client_secret", &secret(&self.client_secret))
             .field("base_url", &self.base_url)
             .field("oauth_base_url", &self.oauth_base_url)
+            .field("organization_id", &self.organization_id)
             .field("profile", &self.profile)
             .field("output", &self.output)
             .finish_non_exhaustive()
@@ -147,6 +152,9 @@ pub(crate) enum Command {
     /// Business accounts.
     #[command(subcommand)]
     Accounts(AccountsCommand),
+    /// Organizations of a User OAuth flow consent.
+    #[command(subcommand)]
+    Organizations(OrganizationsCommand),
     /// Send an authenticated request, like curl: `qonto request GET /v2/organization`.
     Request(RequestArgs),
     /// Run the local mock of Qonto for your own integration tests.
@@ -196,15 +204,23 @@ pub(crate) struct LoginArgs {
         default_value = "offline_access,organization.read"
     )]
     pub(crate) scopes: Vec<String>,
-    /// Pre-select an organization.
+    /// The User OAuth flow (approved applications): one consent for several of your
+    /// organizations; adds the `user_organization.read` scope. Name the organization to act
+    /// for with `--organization-id` (see `qonto organizations list`).
     #[arg(long)]
-    pub(crate) organization_id: Option<String>,
+    pub(crate) user: bool,
     /// Send a PKCE S256 challenge (not documented by Qonto; off by default).
     #[arg(long)]
     pub(crate) pkce: bool,
     /// Seconds to wait for the browser's callback (1 to 86400).
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub(crate) timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum OrganizationsCommand {
+    /// List the organizations the user consented for (`GET /v2/user_organizations`).
+    List,
 }
 
 #[derive(Debug, Subcommand)]

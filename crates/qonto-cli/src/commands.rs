@@ -3,6 +3,7 @@
 use qonto_auth_core::Code;
 use std::io::Write;
 
+use qonto_auth_core::facts::USER_ORGANIZATIONS_PATH;
 use qonto_auth_core::header::AuthMethod;
 use qonto_auth_core::http::Method;
 use serde_json::json;
@@ -66,6 +67,42 @@ pub(crate) fn accounts_list(resolved: &Resolved, output: Output) -> Result<(), F
                     field(a.status.as_deref()),
                     if a.main { "yes" } else { "" }
                 );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Lists the organizations of a User OAuth flow consent.
+pub(crate) fn organizations_list(resolved: &Resolved, output: Output) -> Result<(), Failure> {
+    let client = resolved.client()?;
+    let listed: serde_json::Value = client
+        .get_json(USER_ORGANIZATIONS_PATH, "user organizations")
+        .map_err(|e| Failure::from_client(e, method_of(resolved)))?;
+    let organizations = listed["organizations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let text = |v: &serde_json::Value, key: &str| one_line(v[key].as_str().unwrap_or("-"));
+    match output {
+        Output::Json => {
+            let rows: Vec<_> = organizations
+                .iter()
+                .map(|o| {
+                    json!({
+                        "id": o["id"], "name": o["name"], "legal_name": o["legal_name"],
+                        "membership_role": o["membership_role"],
+                    })
+                })
+                .collect();
+            print_json(&json!(rows));
+        }
+        Output::Text => {
+            let mut out = anstream::stdout();
+            let _ = writeln!(out, "{:<38} {:<30} ROLE", "ID", "NAME");
+            for o in &organizations {
+                let (id, name, role) = (text(o, "id"), text(o, "name"), text(o, "membership_role"));
+                let _ = writeln!(out, "{id:<38} {name:<30} {role}");
             }
         }
     }

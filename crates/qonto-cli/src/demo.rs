@@ -33,6 +33,8 @@ struct Mocks {
     sandbox_html: MockServer,
     sandbox_redirect: MockServer,
     rate_limited: MockServer,
+    /// Holds a User OAuth flow consent (its clock is not moved).
+    user_flow: MockServer,
 }
 
 impl Mocks {
@@ -52,6 +54,7 @@ impl Mocks {
             sandbox_redirect: start(
                 MockConfig::sandbox(STAGING).with_api_gate(Gate::RedirectToOneLogin),
             )?,
+            user_flow: start(MockConfig::default())?,
             rate_limited: start(MockConfig::default().with_rate_limit(RateLimit {
                 max_requests: 1,
                 window: Duration::from_secs(10),
@@ -72,6 +75,7 @@ fn resolved(
         api_base: Some(mock.url()),
         oauth_base: Some(mock.url()),
         credential,
+        organization_id: None,
         profile: "demo".into(),
         config_dir: PathBuf::from("."),
     }
@@ -96,6 +100,22 @@ fn scenarios(mocks: &Mocks) -> Vec<Scenario> {
         .issue_tokens(DEMO_CLIENT_ID, "offline_access organization.read")
         .refresh_token
         .unwrap_or_default();
+    let user_token = mocks
+        .user_flow
+        .issue_tokens(
+            DEMO_CLIENT_ID,
+            "offline_access organization.read user_organization.read",
+        )
+        .access_token;
+    let user = |organization_id: Option<&str>| Resolved {
+        organization_id: organization_id.map(str::to_owned),
+        ..resolved(
+            &mocks.user_flow,
+            Production,
+            None,
+            Credential::AccessToken(Secret::new(user_token.clone())),
+        )
+    };
     let scenario = |title, resolved, expected_exit| Scenario {
         title,
         resolved,
@@ -186,6 +206,16 @@ fn scenarios(mocks: &Mocks) -> Vec<Scenario> {
             "A refresh token given as the access token",
             prod(Credential::AccessToken(Secret::new(refresh))),
             exit::CREDENTIAL_FORMAT,
+        ),
+        scenario(
+            "User OAuth flow token, no organization named: 403",
+            user(None),
+            exit::CONFIGURATION,
+        ),
+        scenario(
+            "User OAuth flow token, an organization the user did not consent for: 403",
+            user(Some("00000000-0000-0000-0000-000000000000")),
+            exit::CONFIGURATION,
         ),
         scenario(
             "A staging token sent to production",

@@ -4,7 +4,7 @@ use qonto_auth_core::Code;
 use std::io::Write;
 
 use qonto_auth_core::diagnose::{Family, Finding, Severity, check_settings, worst_family};
-use qonto_auth_core::facts::PROBE_PATH;
+use qonto_auth_core::facts::{PROBE_PATH, USER_ORGANIZATION_SCOPE};
 use qonto_auth_core::header::AuthMethod;
 use qonto_auth_core::http::Method;
 use qonto_auth_core::lifecycle::Event;
@@ -20,9 +20,18 @@ use crate::settings::{Credential, Resolved};
 pub(crate) fn findings(resolved: &Resolved) -> Vec<Finding> {
     let oauth = matches!(resolved.credential, Credential::OAuth { .. });
     let mut findings = Vec::new();
+    let mut user_consent = false;
     let stored = if oauth {
         match resolved.store().load() {
-            Ok(tokens) => tokens.is_some(),
+            Ok(tokens) => {
+                // A User OAuth flow consent (its scope lists organizations) acts for one
+                // organization per call: one must be named.
+                user_consent = tokens
+                    .as_ref()
+                    .and_then(|t| t.scope.as_deref())
+                    .is_some_and(|s| s.split(' ').any(|s| s == USER_ORGANIZATION_SCOPE));
+                tokens.is_some()
+            }
             Err(error) => {
                 findings.push(
                     Failure::configuration(
@@ -54,6 +63,16 @@ pub(crate) fn findings(resolved: &Resolved) -> Vec<Finding> {
                 trace_id: None,
             };
         }
+    }
+    if user_consent && resolved.organization_id.is_none() {
+        findings.push(Finding {
+            code: Code::OrganizationIdMissing,
+            severity: Severity::Fail,
+            family: Family::Configuration,
+            message: "the stored consent is a User OAuth flow consent, and no organization is named: every call would get 403".into(),
+            fix: "set --organization-id or QONTO_ORGANIZATION_ID (ids: `qonto organizations list`)".into(),
+            trace_id: None,
+        });
     }
     if findings.iter().any(|f| f.severity == Severity::Fail) {
         findings.push(skipped());

@@ -22,7 +22,10 @@ use std::process::ExitCode;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 
-use crate::cli::{AccountsCommand, AuthCommand, Cli, Command, MockCommand, Output, SECRET_ARGS};
+use crate::cli::{
+    AccountsCommand, AuthCommand, Cli, Command, MockCommand, OrganizationsCommand, Output,
+    SECRET_ARGS,
+};
 use crate::failure::{Failure, exit};
 use crate::output::{finding_json, print_json, write_checklist};
 use crate::settings::Resolved;
@@ -122,6 +125,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Accounts(AccountsCommand::List) => {
             commands::accounts_list(&resolve()?, output).map(|()| exit::OK)
+        }
+        Command::Organizations(OrganizationsCommand::List) => {
+            commands::organizations_list(&resolve()?, output).map(|()| exit::OK)
         }
         Command::Request(args) => commands::request(&resolve()?, args).map(|()| exit::OK),
         Command::Mock(MockCommand::Serve(args)) => mock::serve(args, output).map(|()| exit::OK),

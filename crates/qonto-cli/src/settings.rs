@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use qonto_auth_core::credentials::{ApiKey, OAuthClient, parse_access_token};
 use qonto_auth_core::diagnose::{CredentialInput, Settings};
-use qonto_auth_core::environment::{Endpoints, Environment, EnvironmentKind};
+use qonto_auth_core::environment::{Endpoints, Environment, EnvironmentKind, OrganizationId};
 use qonto_auth_core::secret::{ClientSecret, StagingToken};
 use qonto_store::{FileStore, TokenStore, safe_fs};
 use qonto_ureq::Client;
@@ -38,6 +38,7 @@ pub(crate) struct Profile {
     redirect_uri: Option<String>,
     api_base_url: Option<String>,
     oauth_base_url: Option<String>,
+    organization_id: Option<String>,
 }
 
 impl Profile {
@@ -81,6 +82,8 @@ pub(crate) struct Resolved {
     pub(crate) api_base: Option<String>,
     pub(crate) oauth_base: Option<String>,
     pub(crate) credential: Credential,
+    /// The organization API calls act for (User OAuth flow).
+    pub(crate) organization_id: Option<String>,
     pub(crate) profile: String,
     pub(crate) config_dir: PathBuf,
 }
@@ -169,6 +172,7 @@ impl Resolved {
             api_base: pick(&global.base_url, &profile.api_base_url)?,
             oauth_base: pick(&global.oauth_base_url, &profile.oauth_base_url)?,
             credential,
+            organization_id: pick(&global.organization_id, &profile.organization_id)?,
             profile: profile_name,
             config_dir,
         })
@@ -219,7 +223,19 @@ impl Resolved {
             .staging_token
             .as_ref()
             .map(|s| StagingToken::new(s.expose()));
-        Environment::new(self.kind, staging, endpoints).map_err(Failure::environment)
+        let environment =
+            Environment::new(self.kind, staging, endpoints).map_err(Failure::environment)?;
+        match &self.organization_id {
+            None => Ok(environment),
+            Some(id) => match OrganizationId::parse(id) {
+                Ok(id) => Ok(environment.with_organization_id(id)),
+                Err(error) => Err(Failure::configuration(
+                    Code::OrganizationIdInvalid,
+                    error.to_string(),
+                    "copy the id from `qonto organizations list`",
+                )),
+            },
+        }
     }
 
     /// The OAuth client of this configuration.

@@ -180,3 +180,59 @@ fn login_times_out_cleanly() {
     assert_eq!(code, 4);
     assert_eq!(json["error"]["code"], "login_timeout");
 }
+
+#[test]
+fn the_user_flow_names_its_organization_on_every_command() {
+    let redirect = format!("http://127.0.0.1:{}/callback", free_port());
+    let client = OAuthClient {
+        client_id: CLIENT_ID.into(),
+        client_secret: CLIENT_SECRET.into(),
+        redirect_uris: vec![redirect.clone()],
+        allowed_scopes: vec![
+            "offline_access".into(),
+            "organization.read".into(),
+            "user_organization.read".into(),
+        ],
+    };
+    let mock = MockServer::start(
+        MockConfig::default()
+            .with_client(client)
+            .with_auto_approve(true),
+    )
+    .unwrap();
+    let s = Setup {
+        mock,
+        dir: config_dir("user-flow"),
+        redirect,
+    };
+    let (child, url) = s.start_login(&["--user"]);
+    assert!(url.contains("identity_type=user"), "{url}");
+    assert!(url.contains("user_organization.read"), "{url}");
+    let (_, location) = http_get(&url);
+    assert_eq!(http_get(&location.unwrap()).0, 200);
+    assert_eq!(finish(child).0, 0);
+
+    // Without an organization: doctor says so before any call; a call gets the 403.
+    let (code, doctor) = s.json(&["doctor"]);
+    assert_eq!(code, 4, "{doctor}");
+    assert!(codes(&doctor).contains(&"organization_id_missing".to_owned()));
+    let (code, error) = s.json(&["accounts", "list"]);
+    assert_eq!(code, 4);
+    assert_eq!(error["error"]["code"], "organization_header_missing");
+
+    let (code, organizations) = s.json(&["organizations", "list"]);
+    assert_eq!(code, 0, "{organizations}");
+    let id = organizations[0]["id"].as_str().unwrap().to_owned();
+    let (code, accounts) = s.json(&["--organization-id", &id, "accounts", "list"]);
+    assert_eq!(code, 0, "{accounts}");
+    assert_eq!(accounts.as_array().unwrap().len(), 3);
+    let (code, doctor) = s.json(&["--organization-id", &id, "doctor"]);
+    assert_eq!(code, 0, "{doctor}");
+    let other = "00000000-0000-0000-0000-000000000000";
+    let (code, error) = s.json(&["--organization-id", other, "accounts", "list"]);
+    assert_eq!(code, 4);
+    assert_eq!(error["error"]["code"], "organization_not_consented");
+    let (code, error) = s.json(&["--organization-id", "../x", "accounts", "list"]);
+    assert_eq!(code, 4);
+    assert_eq!(error["error"]["code"], "organization_id_invalid");
+}

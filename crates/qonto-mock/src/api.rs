@@ -12,11 +12,63 @@ const READ_SCOPE: &str = "organization.read";
 const MEMBERSHIP_SCOPE: &str = "membership.read";
 const MAX_PER_PAGE: u64 = 100;
 
-/// Authenticates and checks the scope.
+/// The scope of the User OAuth flow; a token holding it acts for one organization per call.
+const USER_SCOPE: &str = "user_organization.read";
+
+/// Authenticates and checks the scope, and for a User OAuth flow token the organization the
+/// call names in `X-Qonto-Organization-Id` (403 when missing or not consented).
 fn reader(ctx: Ctx<'_>, scope: &str) -> Result<Caller, Response> {
     let caller = authenticate(ctx)?;
     require_scope(ctx, &caller, scope)?;
+    if is_user_token(&caller) {
+        let org = &ctx.shared.config.organization;
+        let named = ctx
+            .req
+            .header("x-qonto-organization-id")
+            .map(|h| String::from_utf8_lossy(&h.raw_value).trim().to_owned());
+        let refuse = |detail: &str| Response::api_error(403, ctx.trace, "forbidden", detail);
+        match named {
+            None => {
+                return Err(refuse(
+                    "a user token must name its organization in X-Qonto-Organization-Id",
+                ));
+            }
+            Some(id) if id != org.id => {
+                return Err(refuse(&format!(
+                    "the user did not consent for organization {id}"
+                )));
+            }
+            Some(_) => {}
+        }
+    }
     Ok(caller)
+}
+
+fn is_user_token(caller: &Caller) -> bool {
+    matches!(caller, Caller::OAuth { scopes, .. } if scopes.iter().any(|s| s == USER_SCOPE))
+}
+
+/// `GET /v2/user_organizations`: the organizations a User OAuth flow token was consented for.
+pub(crate) fn user_organizations(ctx: Ctx<'_>) -> Response {
+    let caller = match authenticate(ctx) {
+        Ok(caller) => caller,
+        Err(resp) => return resp,
+    };
+    if !is_user_token(&caller) {
+        return Response::api_error(
+            403,
+            ctx.trace,
+            "forbidden",
+            &format!("missing required OAuth scope: {USER_SCOPE} (User OAuth flow only)"),
+        );
+    }
+    let org = &ctx.shared.config.organization;
+    let listed = json!({
+        "id": org.id, "name": org.legal_name, "legal_name": org.legal_name,
+        "legal_number": org.legal_number, "legal_country": org.legal_country,
+        "membership_role": "owner",
+    });
+    Response::json(200, ctx.trace, &json!({ "organizations": [listed] }))
 }
 
 /// `GET /v2/organization`.

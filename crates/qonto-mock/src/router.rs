@@ -139,6 +139,7 @@ fn route(ctx: Ctx<'_>) -> Response {
         "/v2/organization" => ("GET", api::organization),
         "/v2/bank_accounts" => ("GET", api::bank_accounts),
         "/v2/membership" => ("GET", api::membership),
+        "/v2/user_organizations" => ("GET", api::user_organizations),
         "/v2/oauth2/consents" => ("DELETE", api::revoke_consents),
         _ if api::bank_account_id(path).is_some() => ("GET", api::bank_account),
         _ => {

@@ -287,3 +287,57 @@ fn consents_delete_revokes_the_grant() {
     );
     assert_eq!(resp.status, 401);
 }
+
+/// The User OAuth flow: a user token names its organization on every call (403 when it
+/// does not, or names one the user did not consent for) and lists its organizations.
+#[test]
+fn user_tokens_name_a_consented_organization_on_every_call() {
+    let server = server();
+    let user = server.issue_tokens(DEMO_CLIENT_ID, "organization.read user_organization.read");
+    let bearer = format!("Bearer {}", user.access_token);
+    let list = get_bearer(&server, "/v2/user_organizations", &user.access_token);
+    assert_eq!(list.status, 200);
+    let id = list.json()["organizations"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(list.json()["organizations"][0]["membership_role"], "owner");
+    let missing = get_bearer(&server, "/v2/organization", &user.access_token);
+    assert_eq!(missing.status, 403);
+    let other = call(
+        &server,
+        "GET",
+        "/v2/organization",
+        &[
+            ("Authorization", &bearer),
+            ("X-Qonto-Organization-Id", "0000-other"),
+        ],
+        b"",
+    );
+    assert_eq!(other.status, 403);
+    for resp in [&missing, &other] {
+        let detail = resp.json()["errors"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(detail.contains("organization"), "{detail}");
+    }
+    let named = call(
+        &server,
+        "GET",
+        "/v2/organization",
+        &[("Authorization", &bearer), ("X-Qonto-Organization-Id", &id)],
+        b"",
+    );
+    assert_eq!(named.status, 200);
+    // A membership token needs no header, and cannot list user organizations.
+    let member = server.issue_tokens(DEMO_CLIENT_ID, "organization.read");
+    assert_eq!(
+        get_bearer(&server, "/v2/organization", &member.access_token).status,
+        200
+    );
+    assert_eq!(
+        get_bearer(&server, "/v2/user_organizations", &member.access_token).status,
+        403
+    );
+}

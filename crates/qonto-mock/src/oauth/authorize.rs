@@ -47,6 +47,15 @@ pub(crate) fn authorize(ctx: Ctx<'_>) -> Response {
     if scopes.is_empty() {
         return fail("invalid_scope", "the scope parameter is required");
     }
+    // The user flow's scope comes only with identity_type=user (and only that flow lists
+    // organizations).
+    let user_flow = q("identity_type").as_deref() == Some("user");
+    if scopes.iter().any(|s| s == "user_organization.read") && !user_flow {
+        return fail(
+            "invalid_scope",
+            "user_organization.read needs the User OAuth flow (identity_type=user)",
+        );
+    }
     if let Some(bad) = scopes.iter().find(|s| !client.allowed_scopes.contains(s)) {
         return fail(
             "invalid_scope",
