@@ -210,7 +210,9 @@ impl ErrorKind {
             }
             Self::ScaSessionUnusable => "start a new SCA session and replay the original request",
             Self::RateLimited { .. } => {
-                "slow down: 1,000 requests per 10 s per IP; more than 200 401s an hour are throttled"
+                "slow down: at most 1,000 requests per 10 s and 10,000 per 10 minutes per IP, and \
+                 more than 200 401s an hour are throttled; Qonto sends no Retry-After, so back \
+                 off exponentially"
             }
             Self::Server => "retry later; if it persists, contact support with the trace id",
             Self::UnexpectedRedirect { .. } => {
