@@ -18,7 +18,9 @@ use qonto_auth_core::oauth::PkceVerifier;
 use qonto_auth_core::secret::{AccessToken, AuthorizationCode};
 use qonto_mock::{DEMO_LOGIN, DEMO_SECRET, MockServer};
 use qonto_store::TokenStore;
-use qonto_ureq::{ApiResponse, CallSpec, Clock, Error, Event, TransportConfig};
+use qonto_ureq::{
+    ApiResponse, CallSpec, Clock, Error, Event, ScaChallenge, ScaPending, TransportConfig,
+};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::runtime::Runtime;
@@ -47,10 +49,14 @@ impl Kind {
     }
 
     /// A builder aimed at `mock` (sandbox when `staging` is given), its clock following the
-    /// mock's.
+    /// mock's; the transport's waits (SCA polls, retries) move the mock's clock instead of
+    /// sleeping.
     pub fn for_mock(self, mock: &MockServer, staging: Option<&str>) -> Builder {
+        let clock = mock.clock().clone();
         self.builder(crate::environment(mock, staging))
-            .clock(Clock::custom(crate::mock_time(mock)))
+            .clock(Clock::manual(crate::mock_time(mock), move |by| {
+                clock.advance(by);
+            }))
     }
 
     /// A client of `mock` with the demo API key (sandbox when `staging` is given).
@@ -137,8 +143,8 @@ impl Builder {
                     .clock(clock)
                     .transport(transport);
                 let client = match auth {
-                    Credentials::ApiKey(key) => builder.api_key(key),
-                    Credentials::AccessToken(token) => builder.access_token(token),
+                    Credentials::ApiKey(key) => builder.api_key(key)?,
+                    Credentials::AccessToken(token) => builder.access_token(token)?,
                     Credentials::OAuth(client, store) => builder.oauth(client, store)?,
                 };
                 Ok(Client::Ureq(client))
@@ -218,6 +224,29 @@ impl Client {
     /// The transport's error.
     pub fn call(&self, spec: CallSpec) -> Result<ApiResponse> {
         on_either!(self, c => c.call(spec))
+    }
+
+    /// Runs one call, telling `on_challenge` what to approve, then waiting for the decision;
+    /// see the transports' `Client::call_with_sca`.
+    ///
+    /// # Errors
+    ///
+    /// The transport's error.
+    pub fn call_with_sca(
+        &self,
+        spec: CallSpec,
+        on_challenge: impl FnOnce(&ScaChallenge) + Send,
+    ) -> Result<ApiResponse> {
+        on_either!(self, c => c.call_with_sca(spec, on_challenge))
+    }
+
+    /// Continues a call stopped at an SCA challenge; see the transports' `Client::resume`.
+    ///
+    /// # Errors
+    ///
+    /// The transport's error.
+    pub fn resume(&self, pending: ScaPending, otp: Option<&str>) -> Result<ApiResponse> {
+        on_either!(self, c => c.resume(pending, otp))
     }
 
     /// Sends a request with an optional JSON body.

@@ -47,7 +47,12 @@ pub fn demo_client() -> OAuthClient {
 
 /// Tokens issued by the mock, as a store would hold them after a login at the mock's `now`.
 pub fn issued_tokens(mock: &MockServer) -> TokenSet {
-    let issued = mock.issue_tokens(DEMO_CLIENT_ID, "offline_access organization.read");
+    issued_tokens_for(mock, "offline_access organization.read")
+}
+
+/// As [`issued_tokens`], for a grant of these space-separated scopes.
+pub fn issued_tokens_for(mock: &MockServer, scopes: &str) -> TokenSet {
+    let issued = mock.issue_tokens(DEMO_CLIENT_ID, scopes);
     let now = Timestamp::from_system_time(mock.clock().now());
     TokenSet {
         access_token: AccessToken::new(issued.access_token),

@@ -37,6 +37,8 @@ macro_rules! scenarios {
 mod api;
 #[path = "behaviour/oauth.rs"]
 mod oauth;
+#[path = "behaviour/sca.rs"]
+mod sca;
 #[path = "behaviour/store.rs"]
 mod store;
 #[path = "behaviour/support.rs"]

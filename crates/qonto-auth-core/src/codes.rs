@@ -47,6 +47,24 @@ codes! {
     InvalidRequest = "invalid_request",
     /// 428: strong customer authentication is required.
     ScaRequired = "sca_required",
+    /// The action was approved and its replay answered (a passing finding).
+    ScaApproved = "sca_approved",
+    /// The user denied the action in the Qonto app.
+    ScaDenied = "sca_denied",
+    /// No SCA decision before the session's deadline.
+    ScaExpired = "sca_expired",
+    /// SCA is needed and the user has no paired device (a 428 without a session token).
+    ScaNotEnrolled = "sca_not_enrolled",
+    /// The 428's session token cannot be used.
+    ScaChallengeInvalid = "sca_challenge_invalid",
+    /// The SCA session endpoint answered something unreadable.
+    ScaSessionUnreadable = "sca_session_unreadable",
+    /// The sms-otp method needs the one-time code.
+    ScaOtpRequired = "sca_otp_required",
+    /// An extra header or idempotency key is invalid, or one the library sets itself.
+    RequestHeaderInvalid = "request_header_invalid",
+    /// A request body does not serialize to JSON.
+    RequestBodyInvalid = "request_body_invalid",
     /// 412: the SCA session cannot be used.
     ScaSessionUnusable = "sca_session_unusable",
     /// 429: rate limited.
@@ -73,6 +91,18 @@ codes! {
     NetworkError = "network_error",
     /// The token store failed.
     TokenStoreError = "token_store_error",
+    /// Another holder kept the token store's refresh lock longer than the lock timeout.
+    TokenStoreLockTimeout = "token_store_lock_timeout",
+    /// The stored tokens are encrypted with a key id this process was not given.
+    TokenStoreKeyMissing = "token_store_key_missing",
+    /// The key given under the stored key id does not open the stored tokens (wrong key, or an altered or copied row).
+    TokenStoreKeyRejected = "token_store_key_rejected",
+    /// The token store's database cannot be reached or refused a statement.
+    TokenStoreUnavailable = "token_store_unavailable",
+    /// The token store's settings were refused (URL, table name, pool size, encryption key).
+    TokenStoreConfigInvalid = "token_store_config_invalid",
+    /// A connection id that is empty, longer than 200 bytes, or holds control characters.
+    ConnectionIdInvalid = "connection_id_invalid",
     /// The path would leave the API host.
     RequestPathInvalid = "request_path_invalid",
     /// A credential holds characters an HTTP header cannot carry.
@@ -163,6 +193,12 @@ codes! {
     UnknownEnvironment = "unknown_environment",
     /// The config file cannot be read.
     ConfigUnreadable = "config_unreadable",
+    /// The OS keychain is needed (the CLI's default storage of secrets) and the machine has none.
+    KeychainUnavailable = "keychain_unavailable",
+    /// A profile of that name already exists.
+    ProfileExists = "profile_exists",
+    /// A file the command was asked to write (manual pages) could not be written.
+    OutputUnwritable = "output_unwritable",
     /// The config file is not valid.
     ConfigInvalid = "config_invalid",
     /// The profile is not in the config file.

@@ -7,6 +7,7 @@
 use crate::codes::Code;
 use http::{HeaderMap, StatusCode};
 
+use crate::call::ScaError;
 use crate::classify::{ApiError, ErrorKind, classify};
 use crate::credentials::{check_access_token, check_api_key};
 use crate::environment::{BaseUrl, Endpoints, EnvironmentError, EnvironmentKind};
@@ -92,6 +93,20 @@ impl Finding {
             message: message.into(),
             fix: fix.into(),
             trace_id: None,
+        }
+    }
+
+    /// A failing finding with the trace id of the answer that showed it.
+    fn failed(
+        code: Code,
+        family: Family,
+        message: String,
+        fix: &str,
+        trace_id: Option<&str>,
+    ) -> Self {
+        Self {
+            trace_id: trace_id.map(str::to_owned),
+            ..Self::new(code, Severity::Fail, family, message, fix)
         }
     }
 
@@ -393,14 +408,62 @@ pub fn finding_for_refresh_error(error: &RefreshError) -> Finding {
             "retry later; if it persists, check the network and Qonto's status",
         ),
     };
-    Finding {
-        code: error.code(),
-        severity: Severity::Fail,
+    Finding::failed(
+        error.code(),
         family,
-        message: error.to_string(),
-        fix: fix.to_owned(),
-        trace_id: error.trace_id().map(str::to_owned),
-    }
+        error.to_string(),
+        fix,
+        error.trace_id(),
+    )
+}
+
+/// The passing finding for a write that was approved and replayed, answered `status`.
+pub fn finding_for_sca_approval(status: u16) -> Finding {
+    Finding::pass(
+        Code::ScaApproved,
+        format!("approved in the Qonto app and replayed with the session token: {status}"),
+    )
+}
+
+/// The finding for a call that needed strong customer authentication and did not get it.
+///
+/// A refusal or an expiry is the user's answer ([`Family::Rejected`]); no paired device and a
+/// missing one-time code are set-up problems ([`Family::Configuration`]); a challenge or a
+/// session answer that cannot be read is the server's ([`Family::Server`]).
+pub fn finding_for_sca_error(error: &ScaError) -> Finding {
+    let (family, fix) = match error {
+        ScaError::Denied { .. } => (
+            Family::Rejected,
+            "the action was refused in the Qonto app; run it again if it is wanted, and approve \
+             the notification",
+        ),
+        ScaError::Expired { .. } => (
+            Family::Rejected,
+            "run the action again and approve it in the Qonto app within 15 minutes (or the \
+             wait you set); nothing was executed",
+        ),
+        ScaError::NotEnrolled { .. } => (
+            Family::Configuration,
+            "pair a phone with the user's Qonto app, or choose another method \
+             (`X-Qonto-2fa-Preference: passkey`; in the sandbox, `mock`)",
+        ),
+        ScaError::OtpRequired => (
+            Family::Configuration,
+            "give the one-time code the user received by SMS to the call's resume step",
+        ),
+        _ => (
+            Family::Server,
+            "Qonto's answer could not be used; run the action again, and report the trace id to \
+             Qonto if it persists",
+        ),
+    };
+    Finding::failed(
+        error.code(),
+        family,
+        error.to_string(),
+        fix,
+        error.trace_id(),
+    )
 }
 
 /// The family of the first failing finding (checks run in order, so the first failure is the

@@ -29,6 +29,24 @@ pub const USER_ORGANIZATION_SCOPE: &str = "user_organization.read";
 /// **UNCONFIRMED**: Qonto documents the 403 for a missing or unconsented organization, not
 /// its body; the classifier looks for this word in the error's code or detail.
 pub const ORGANIZATION_403_HINT: &str = "organization";
+/// Polls an SCA session: `GET /v2/sca_sessions/{token}` answers `waiting`, `allow` or `deny`.
+pub const SCA_SESSION_PATH: &str = "/v2/sca_sessions/";
+/// Polls a sandbox mock SCA session (`X-Qonto-2fa-Preference: mock`).
+/// **UNCONFIRMED** whether the live path also answers for mock sessions; a peer polls this one.
+pub const SCA_MOCKED_SESSION_PATH: &str = "/v2/mocked_sca_sessions/";
+/// How long an SCA session token is usable (15 minutes).
+pub const SCA_SESSION_LIFETIME: Duration = Duration::from_secs(15 * 60);
+/// Polls of an SCA session at most this often (once a second).
+pub const SCA_POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// The replay of an approved sensitive request carries the session token in this header.
+pub const SCA_SESSION_HEADER: &str = "x-qonto-sca-session-token";
+/// The SCA method chosen per request (`paired-device` by default).
+pub const SCA_PREFERENCE_HEADER: &str = "x-qonto-2fa-preference";
+/// The one-time code of the `sms-otp` method (Embed partners). **UNCONFIRMED** value format:
+/// the bare code.
+pub const SCA_OTP_HEADER: &str = "x-qonto-mfa";
+/// The idempotency key of a write, kept by Qonto for 30 minutes.
+pub const IDEMPOTENCY_HEADER: &str = "x-qonto-idempotency-key";
 /// The probe the troubleshooting guide calls to check authentication.
 pub const PROBE_PATH: &str = "/v2/bank_accounts";
 

@@ -45,8 +45,11 @@
 //!         unlock ──────────► handle_refresh_outcome ─► AttemptResult (what the driver gets)
 //!       Wait: sleep until an outcome is handed over, ask again
 //!     handle_credential(cred) ───────────────► Send(request)
-//!   send ──────────────────► handle_sent ────► Done(result) │ Unauthorized(fingerprint)
+//!   send ──────────────────► handle_sent(now) ► Done(result) │ Unauthorized(fingerprint)
+//!                                               │ Sca(challenge) │ Sleep(until)
 //!   handle_unauthorized ───► handle_advice ──► Authorize (once) │ Done(error)
+//!   Sca: tell the user, or keep the call ─► handle_sca_wait(now) ─► Sleep │ handle_otp(code) ─► Authorize
+//!   Sleep: wait until then ─► handle_timeout(now) ─► Authorize (session poll, replay, retry) │ Done
 //! ```
 //!
 //! ```
@@ -94,7 +97,7 @@
 //! let CallStep::Send(request) = call.handle_credential(Ok(Credential::from(credential))) else { panic!() };
 //! assert_eq!(request.headers()["authorization"], "Bearer ory_at_new");
 //! let answer = Response::builder().status(StatusCode::OK).body(b"{}".to_vec())?;
-//! let CallStep::Done(Ok(response)) = call.handle_sent(Ok(answer)) else { panic!() };
+//! let CallStep::Done(Ok(response)) = call.handle_sent(now, Ok(answer)) else { panic!() };
 //! assert_eq!(response.status, StatusCode::OK);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

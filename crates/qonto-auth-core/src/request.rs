@@ -1,5 +1,6 @@
 //! Business API requests as `http::Request<Vec<u8>>`.
 
+use crate::codes::Code;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request};
 
@@ -114,6 +115,30 @@ pub enum RequestError {
     /// A call was driven out of order (a bug in the driver).
     #[error("call driven out of order: {0}")]
     DriverMisuse(&'static str),
+    /// An extra header (or the idempotency key) is not a valid header, or is one the library
+    /// sets itself.
+    #[error("invalid or reserved header")]
+    InvalidHeader,
+    /// The body does not serialize to JSON.
+    #[error("the body does not serialize to JSON")]
+    Body,
+    /// The system gave no randomness for an idempotency key.
+    #[error("the system's random source failed")]
+    NoRandomness,
+}
+
+impl RequestError {
+    /// The stable code.
+    pub fn code(&self) -> Code {
+        match self {
+            Self::Path(_) => Code::RequestPathInvalid,
+            Self::Header(_) => Code::CredentialUnencodable,
+            Self::DriverMisuse(_) => Code::DriverMisuse,
+            Self::InvalidHeader => Code::RequestHeaderInvalid,
+            Self::Body => Code::RequestBodyInvalid,
+            Self::NoRandomness => Code::NoRandomness,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -8,9 +8,13 @@ use std::time::Duration;
 
 use qonto_auth_core::EnvironmentKind;
 use qonto_auth_core::diagnose::worst_family;
+use qonto_auth_core::diagnose::{Finding, finding_for_sca_approval};
+use qonto_auth_core::http::Method;
 use qonto_mock::{
-    DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_SECRET, Gate, MockConfig, MockServer, RateLimit,
+    DEMO_CLIENT_ID, DEMO_LOGIN, DEMO_SECRET, Gate, MockConfig, MockServer, RateLimit, ScaDecision,
+    ScaSetup,
 };
+use qonto_ureq::CallSpec;
 use serde_json::json;
 
 use crate::cli::Output;
@@ -35,6 +39,12 @@ struct Mocks {
     rate_limited: MockServer,
     /// Holds a User OAuth flow consent (its clock is not moved).
     user_flow: MockServer,
+    /// The user approves every SCA request.
+    sca_allow: MockServer,
+    /// The user refuses every SCA request.
+    sca_deny: MockServer,
+    /// The user has no paired device.
+    sca_no_device: MockServer,
 }
 
 impl Mocks {
@@ -59,7 +69,65 @@ impl Mocks {
                 max_requests: 1,
                 window: Duration::from_secs(10),
             }))?,
+            sca_allow: start(sca_config(Some(ScaDecision::Allow), true))?,
+            sca_deny: start(sca_config(Some(ScaDecision::Deny), true))?,
+            sca_no_device: start(sca_config(None, false))?,
         })
+    }
+}
+
+fn sca_config(decision: Option<ScaDecision>, device_paired: bool) -> MockConfig {
+    MockConfig::default().with_sca(ScaSetup {
+        device_paired,
+        auto_decision: decision,
+        ..ScaSetup::default()
+    })
+}
+
+/// Writes needing strong customer authentication: a SEPA transfer, by an OAuth user holding
+/// `payment.write`, its SCA decided by the mock's stand-in for the user's phone.
+fn sca_cases(mocks: &Mocks) -> Vec<Scenario> {
+    let writer = |mock: &MockServer| {
+        let token = mock
+            .issue_tokens(DEMO_CLIENT_ID, "offline_access payment.write")
+            .access_token;
+        resolved(
+            mock,
+            EnvironmentKind::Production,
+            None,
+            Credential::AccessToken(Secret::new(token)),
+        )
+    };
+    vec![
+        Scenario {
+            title: "A transfer needing SCA, approved in the Qonto app: replayed with the session token",
+            resolved: writer(&mocks.sca_allow),
+            expected_exit: exit::OK,
+        },
+        Scenario {
+            title: "A transfer needing SCA, denied in the Qonto app",
+            resolved: writer(&mocks.sca_deny),
+            expected_exit: exit::REJECTED,
+        },
+        Scenario {
+            title: "A transfer needing SCA, the user has no paired device: 428 without a session token",
+            resolved: writer(&mocks.sca_no_device),
+            expected_exit: exit::CONFIGURATION,
+        },
+    ]
+}
+
+/// Runs one SCA case as `qonto request POST /v2/sepa/transfers` would.
+fn run_sca_case(case: &Scenario) -> Finding {
+    let spec = CallSpec::new(Method::POST, "/v2/sepa/transfers")
+        .json(Some(&json!({"amount": "10.00", "reference": "qonto demo"})));
+    let result = case
+        .resolved
+        .client()
+        .and_then(|client| client.call_with_sca(spec, |_| {}).map_err(Failure::from));
+    match result {
+        Ok(answer) => finding_for_sca_approval(answer.status.as_u16()),
+        Err(failure) => failure.0,
     }
 }
 
@@ -78,6 +146,9 @@ fn resolved(
         organization_id: None,
         profile: "demo".into(),
         config_dir: PathBuf::from("."),
+        insecure_storage: true,
+        secret_sources: Vec::new(),
+        shared_store: None,
     }
 }
 
@@ -256,33 +327,41 @@ pub(crate) fn run(output: Output) -> Result<u8, Failure> {
         .map(|c| c.bank_accounts());
     let mut results = Vec::new();
     let mut out = anstream::stdout();
-    let total = list.len();
+    let sca = sca_cases(&mocks);
+    let total = list.len() + sca.len();
     if output == Output::Text {
         let _ = writeln!(
             out,
-            "qonto demo: `qonto doctor` through each case of the troubleshooting guide,"
+            "qonto demo: `qonto doctor` through each case of the troubleshooting guide, then"
         );
         let _ = writeln!(
             out,
-            "against built-in mocks of Qonto's production and sandbox (no account needed)."
+            "writes behind strong customer authentication, against built-in mocks of Qonto's"
         );
+        let _ = writeln!(out, "production and sandbox (no account needed).");
     }
     let mut all_as_expected = true;
-    for (i, scenario) in list.iter().enumerate() {
-        let findings = doctor::findings(&scenario.resolved);
+    let runs = list
+        .iter()
+        .map(|s| (s.title, s.expected_exit, doctor::findings(&s.resolved)))
+        .chain(
+            sca.iter()
+                .map(|c| (c.title, c.expected_exit, vec![run_sca_case(c)])),
+        );
+    for (i, (title, expected_exit, findings)) in runs.enumerate() {
         let code = exit_code(worst_family(&findings));
-        all_as_expected &= code == scenario.expected_exit;
+        all_as_expected &= code == expected_exit;
         match output {
             Output::Json => results.push(json!({
-                "scenario": scenario.title,
+                "scenario": title,
                 "exit_code": code,
-                "expected_exit_code": scenario.expected_exit,
+                "expected_exit_code": expected_exit,
                 "report": report_json(&findings),
             })),
             Output::Text => {
-                let _ = writeln!(out, "\n[{}/{total}] {}", i + 1, scenario.title);
+                let _ = writeln!(out, "\n[{}/{total}] {}", i + 1, title);
                 let _ = write_checklist(&mut out, &findings);
-                let _ = writeln!(out, "  -> qonto doctor exits with {code}");
+                let _ = writeln!(out, "  -> exits with {code}");
             }
         }
     }

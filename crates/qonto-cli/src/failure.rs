@@ -3,6 +3,7 @@
 use qonto_auth_core::Code;
 use qonto_auth_core::diagnose::{
     Family, Finding, Severity, finding_for_api_error, finding_for_refresh_error,
+    finding_for_sca_error,
 };
 use qonto_auth_core::environment::EnvironmentError;
 use qonto_auth_core::header::AuthMethod;
@@ -92,6 +93,8 @@ impl Failure {
             Error::Api(api) => Self(finding_for_api_error(method, &api)),
             Error::Auth(refresh) => Self(finding_for_refresh_error(&refresh)),
             Error::Network(failure) => Self(Finding::network(&failure.description)),
+            Error::Store(store) => Self::store(&store),
+            Error::Sca(sca) => Self(finding_for_sca_error(&sca)),
             other => {
                 let code = other.code();
                 let family = match other {
@@ -103,6 +106,34 @@ impl Failure {
                 Self::new(code, family, other.to_string(), "see the message above")
             }
         }
+    }
+}
+
+impl Failure {
+    /// A token store failure, with its own code: a missing or wrong encryption key and an
+    /// unreadable store are configuration problems; a lock timeout or an unreachable
+    /// database are the server side's.
+    pub(crate) fn store(error: &qonto_store::StoreError) -> Self {
+        let code = error.code();
+        let (family, fix) = match code {
+            Code::TokenStoreKeyMissing | Code::TokenStoreKeyRejected => (
+                Family::Configuration,
+                "give the key the stored tokens name (QONTO_TOKEN_STORE_KEYS); they were not changed",
+            ),
+            Code::TokenStoreUnreadable => (
+                Family::Configuration,
+                "log in again to replace the stored tokens",
+            ),
+            Code::TokenStoreLockTimeout => (
+                Family::Server,
+                "another process holds the refresh lock; try again, or find the holder",
+            ),
+            _ => (
+                Family::Server,
+                "fix the token store (see its location above)",
+            ),
+        };
+        Self::new(code, family, error.to_string(), fix)
     }
 }
 

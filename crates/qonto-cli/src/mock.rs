@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use qonto_mock::{
     DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_LOGIN, DEMO_REDIRECT_URI, DEMO_SECRET, Gate,
-    MockConfig, MockServer, PORTAL_LOGIN_PATH, RateLimit, RetryAfter,
+    MockConfig, MockServer, PORTAL_LOGIN_PATH, RateLimit, RetryAfter, ScaDecision, ScaSetup,
 };
 use serde_json::json;
 
-use crate::cli::{GateArg, MockArgs, Output};
+use crate::cli::{GateArg, MockArgs, Output, ScaDecisionArg};
 use crate::failure::Failure;
 use crate::output::print_json;
 
@@ -42,6 +42,17 @@ fn config(args: &MockArgs) -> MockConfig {
     if let Some(secs) = args.retry_after {
         config = config.with_retry_after(RetryAfter::Seconds(secs));
     }
+    if let Some(secs) = args.access_token_ttl {
+        config = config.with_access_token_lifetime(Duration::from_secs(secs));
+    }
+    config.sca = ScaSetup {
+        device_paired: !args.sca_no_device,
+        auto_decision: args.sca_auto.map(|decision| match decision {
+            ScaDecisionArg::Allow => ScaDecision::Allow,
+            ScaDecisionArg::Deny => ScaDecision::Deny,
+        }),
+        ..ScaSetup::default()
+    };
     config
 }
 
@@ -93,6 +104,10 @@ pub(crate) fn serve(args: &MockArgs, output: Output) -> Result<(), Failure> {
                     "  browser login:      open {url}{PORTAL_LOGIN_PATH} before /oauth2/auth (the Developer Portal session)"
                 );
             }
+            let _ = writeln!(
+                out,
+                "  SCA:                POST {url}/v2/sepa/transfers asks for it; approve with POST {url}/_mock/sca/allow (or deny)"
+            );
             let _ = writeln!(out, "press Ctrl-C to stop");
             let _ = out.flush();
         }

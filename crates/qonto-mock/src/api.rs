@@ -17,7 +17,7 @@ const USER_SCOPE: &str = "user_organization.read";
 
 /// Authenticates and checks the scope, and for a User OAuth flow token the organization the
 /// call names in `X-Qonto-Organization-Id` (403 when missing or not consented).
-fn reader(ctx: Ctx<'_>, scope: &str) -> Result<Caller, Response> {
+pub(crate) fn reader(ctx: Ctx<'_>, scope: &str) -> Result<Caller, Response> {
     let caller = authenticate(ctx)?;
     require_scope(ctx, &caller, scope)?;
     if is_user_token(&caller) {

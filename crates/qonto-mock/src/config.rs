@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::org::Organization;
 use crate::rate::{RateLimit, RetryAfter, UnauthorizedThrottle};
+use crate::writes::ScaSetup;
 
 /// Login of the demo API key in [`MockConfig::default`].
 pub const DEMO_LOGIN: &str = "demo-org-1234";
@@ -147,6 +148,8 @@ pub struct MockConfig {
     pub bind: Option<SocketAddr>,
     /// Data served by the business endpoints.
     pub organization: Organization,
+    /// How `POST /v2/sepa/transfers` plays strong customer authentication.
+    pub sca: ScaSetup,
 }
 
 impl Default for MockConfig {
@@ -170,6 +173,7 @@ impl Default for MockConfig {
             retry_after: RetryAfter::Omit,
             bind: None,
             organization: Organization::demo(),
+            sca: ScaSetup::default(),
         }
     }
 }
@@ -307,6 +311,13 @@ impl MockConfig {
     #[must_use]
     pub fn with_organization(mut self, organization: Organization) -> Self {
         self.organization = organization;
+        self
+    }
+
+    /// Sets [`sca`](Self::sca).
+    #[must_use]
+    pub fn with_sca(mut self, sca: ScaSetup) -> Self {
+        self.sca = sca;
         self
     }
 

@@ -22,10 +22,21 @@
 //!   1,000 requests per 10 s, 10,000 per 10 min, and 429s after more than 200 401s an hour),
 //!   without `Retry-After` unless asked ([`RetryAfter`]), and injected faults (latency,
 //!   dropped connections, 5xx, lost token responses) through [`Faults`];
-//! - time through a [`MockClock`] that tests move forward instead of sleeping.
+//! - a write behind strong customer authentication, `POST /v2/sepa/transfers`: the 428 with
+//!   an `sca_session_token` (or, without a paired device, the token-less `sca_not_enrolled`),
+//!   the session endpoints `GET /v2/sca_sessions/{token}` and `/v2/mocked_sca_sessions/{token}`,
+//!   the sandbox's simulated decision `POST /v2/mocked_sca_sessions/{token}/{allow|deny}` (and
+//!   the mock-only `POST /_mock/sca/{allow|deny}` deciding every waiting session), 15-minute
+//!   single-use sessions bound to their request (412 otherwise), and `X-Qonto-Idempotency-Key`
+//!   replay of successful answers for 30 minutes ([`ScaSetup`]);
+//! - time through a [`MockClock`] that tests move forward instead of sleeping;
+//! - its own counters ([`Stats`]), also as JSON at the read-only `GET /_mock/stats` (token
+//!   calls by grant type, Business API answers by status and by path), for tests written in
+//!   any language; reading them is not counted, gated, limited or faulted.
 //!
 //! **What it does not do.** It is not a general HTTP server: no TLS, no HTTP/2, no chunked
-//! request bodies (answered 411), no transactions, transfers, SCA or webhooks, no ID tokens.
+//! request bodies (answered 411), no transactions, no transfer other than the
+//! create call above, no webhooks, no ID tokens.
 //! It does not depend on any client crate of this workspace: it is an independent model of
 //! Qonto's documented behaviour, so tests of clients against it are not tautological.
 //!
@@ -68,6 +79,7 @@ mod server;
 mod state;
 mod stats;
 mod util;
+mod writes;
 
 pub use clock::MockClock;
 pub use config::{
@@ -80,3 +92,4 @@ pub use portal::{PORTAL_LOGIN_PATH, PORTAL_SESSION_COOKIE};
 pub use rate::{RateLimit, RetryAfter, UnauthorizedThrottle};
 pub use server::{IssuedTokens, MockServer};
 pub use stats::Stats;
+pub use writes::{ScaDecision, ScaSetup};

@@ -9,6 +9,7 @@ use crate::request::Request;
 use crate::response::Response;
 use crate::state::{Ctx, Shared};
 use crate::util::lock;
+use crate::writes::{self, MOCK_DECIDE_PREFIX, TRANSFERS_PATH};
 use crate::{api, gate, oauth, random};
 
 /// Path of the OAuth token endpoint.
@@ -23,9 +24,16 @@ pub(crate) enum Outcome {
     Drop,
 }
 
+/// Path of the mock's own read-only counters (not part of Qonto's API).
+pub(crate) const STATS_PATH: &str = "/_mock/stats";
+
 /// Handles one request, including injected delays.
 pub(crate) async fn handle(shared: &Shared, req: &Request, peer: IpAddr) -> Outcome {
     let trace = random::trace_id();
+    if req.path == STATS_PATH {
+        // Reading the counters is neither counted, gated, limited nor faulted.
+        return Outcome::Respond(stats(&trace, req, shared));
+    }
     shared.recorder.record_head(&req.path, &req.raw_head);
     let is_token = req.path == TOKEN_PATH;
     if is_token {
@@ -56,6 +64,16 @@ pub(crate) async fn handle(shared: &Shared, req: &Request, peer: IpAddr) -> Outc
     };
     shared.recorder.record_answer(&req.path, status);
     outcome
+}
+
+/// `GET /_mock/stats`: the counters as JSON, for tests in any language.
+fn stats(trace: &str, req: &Request, shared: &Shared) -> Response {
+    if req.method != "GET" {
+        let detail = format!("{} is not allowed on {STATS_PATH}; use GET", req.method);
+        return Response::api_error(405, trace, "method_not_allowed", &detail)
+            .with_header("Allow", "GET");
+    }
+    Response::json(200, trace, &shared.recorder.snapshot().to_json())
 }
 
 fn decide(ctx: Ctx<'_>, is_token: bool) -> Outcome {
@@ -141,6 +159,12 @@ fn route(ctx: Ctx<'_>) -> Response {
         "/v2/membership" => ("GET", api::membership),
         "/v2/user_organizations" => ("GET", api::user_organizations),
         "/v2/oauth2/consents" => ("DELETE", api::revoke_consents),
+        TRANSFERS_PATH => ("POST", writes::create_transfer),
+        _ if path.starts_with(MOCK_DECIDE_PREFIX) => ("POST", writes::decide_waiting),
+        _ if matches!(writes::session_path(path), Some((_, Some(_)))) => {
+            ("POST", writes::decide_session)
+        }
+        _ if writes::session_path(path).is_some() => ("GET", writes::read_session),
         _ if api::bank_account_id(path).is_some() => ("GET", api::bank_account),
         _ => {
             let detail = format!("no route matches {path}");

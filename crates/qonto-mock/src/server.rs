@@ -19,6 +19,7 @@ use crate::router::{Outcome, handle};
 use crate::state::Shared;
 use crate::stats::Stats;
 use crate::util::lock;
+use crate::writes::ScaDecision;
 
 /// A running mock of Qonto's API and OAuth server on one loopback port.
 ///
@@ -125,6 +126,18 @@ impl MockServer {
             expires_in: issued.expires_in,
             scope: issued.scope,
         }
+    }
+
+    /// Decides every waiting SCA session, as the user's phone would; returns how many.
+    pub fn decide_sca(&self, decision: ScaDecision) -> usize {
+        let now = self.shared.clock.now();
+        let lifetime = self.shared.config.sca.session_lifetime;
+        lock(&self.shared.writes).decide_waiting(decision, now, lifetime)
+    }
+
+    /// Transfers created so far (answers replayed under an idempotency key not counted).
+    pub fn transfers_created(&self) -> u64 {
+        lock(&self.shared.writes).transfers()
     }
 
     /// Stops the server and waits for its thread (same as dropping the handle).

@@ -12,6 +12,7 @@ use crate::oauth::store::{Lifetimes, OAuthStore};
 use crate::rate::Limiter;
 use crate::request::Request;
 use crate::stats::Recorder;
+use crate::writes::Writes;
 
 /// Everything the server knows.
 #[derive(Debug)]
@@ -24,6 +25,8 @@ pub(crate) struct Shared {
     pub(crate) rate: Mutex<Limiter>,
     /// Portal sessions opened by `/_mock/portal-login` (cookie values).
     pub(crate) portal_sessions: Mutex<HashSet<String>>,
+    /// SCA sessions and idempotency keys.
+    pub(crate) writes: Mutex<Writes>,
 }
 
 impl Shared {
@@ -36,6 +39,7 @@ impl Shared {
             oauth: Mutex::new(OAuthStore::default()),
             rate: Mutex::new(Limiter::default()),
             portal_sessions: Mutex::new(HashSet::new()),
+            writes: Mutex::new(Writes::default()),
         }
     }
 

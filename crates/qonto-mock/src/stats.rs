@@ -1,7 +1,9 @@
 //! Request counters and the last raw request head per path.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
+
+use serde_json::{Value, json};
 
 use crate::util::lock;
 
@@ -29,9 +31,52 @@ impl Stats {
             .unwrap_or(0)
     }
 
+    /// Requests answered with `status` whose path starts with `prefix` (for paths that carry
+    /// an identifier, such as `/v2/sca_sessions/`).
+    pub fn requests_prefixed(&self, prefix: &str, status: u16) -> u64 {
+        self.requests
+            .iter()
+            .filter(|((path, s), _)| *s == status && path.starts_with(prefix))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
     /// Every complete request the server has read.
     pub fn total_requests(&self) -> u64 {
         self.total
+    }
+
+    /// Answers on Business API paths (`/v2/…`) with `status`.
+    pub fn api_calls(&self, status: u16) -> u64 {
+        self.requests
+            .iter()
+            .filter(|((path, s), _)| *s == status && path.starts_with("/v2/"))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// The document `GET /_mock/stats` answers: token-endpoint calls by grant type, Business
+    /// API answers by status (and by path and status), every request read.
+    pub(crate) fn to_json(&self) -> Value {
+        let mut by_status: BTreeMap<String, u64> = BTreeMap::new();
+        let mut by_path: BTreeMap<&str, BTreeMap<String, u64>> = BTreeMap::new();
+        for ((path, status), n) in &self.requests {
+            if path.starts_with("/v2/") {
+                *by_status.entry(status.to_string()).or_insert(0) += n;
+                *by_path
+                    .entry(path)
+                    .or_default()
+                    .entry(status.to_string())
+                    .or_insert(0) += n;
+            }
+        }
+        let token_calls: BTreeMap<&String, &u64> = self.token_calls.iter().collect();
+        json!({
+            "token_calls": token_calls,
+            "api_calls": by_status,
+            "api_calls_by_path": by_path,
+            "total_requests": self.total,
+        })
     }
 }
 

@@ -3,14 +3,17 @@
 use std::sync::Arc;
 
 use http::Method;
-use qonto_auth_core::call::{Call, CallSpec, CallStep, Credential, Pages};
+use qonto_auth_core::call::{Call, CallSpec, CallStep, Credential, Pages, ScaChallenge};
 use qonto_auth_core::credentials::{ApiKey, OAuthClient};
 use qonto_auth_core::model::{BankAccount, BankAccountsPage, Organization, OrganizationResponse};
 use qonto_auth_core::oauth::PkceVerifier;
 use qonto_auth_core::secret::{AccessToken, AuthorizationCode};
 use qonto_auth_core::{CallError, Environment, http};
 use qonto_store::TokenStore;
-use qonto_transport::{ApiResponse, Auth, ClientParts, ClientSettings, Error, StaticCredential};
+use qonto_transport::{
+    ApiResponse, Auth, ClientParts, ClientSettings, Error, ScaPending, SharedLifecycle,
+    StaticCredential, sca_required, trace,
+};
 use serde::de::DeserializeOwned;
 
 use crate::oauth::OAuthDriver;
@@ -20,14 +23,9 @@ use qonto_store::AsyncTokenStore;
 /// An async Qonto API client. Cheap to clone; clones share connections and tokens, so tasks
 /// using clones of one client share a single refresh.
 #[derive(Clone, Debug)]
-pub struct Client(Arc<ClientParts<Arc<OAuthDriver>, Io>>);
+pub struct Client(pub(crate) Arc<ClientParts<Arc<OAuthDriver>, Io>>);
 
-/// Builds a [`Client`] with non-default transport settings, clock or lifecycle policy.
-#[derive(Debug)]
-#[must_use]
-pub struct ClientBuilder {
-    settings: ClientSettings,
-}
+qonto_transport::client_builder!();
 
 impl ClientBuilder {
     qonto_transport::builder_setters!(concat!("qonto-reqwest/", env!("CARGO_PKG_VERSION")));
@@ -43,7 +41,7 @@ impl ClientBuilder {
     }
 
     /// A client using OAuth tokens kept in a blocking `store`: a shared one (a file) runs on
-    /// Tokio's blocking pool through [`BlockingStore`], a memory store inline.
+    /// Tokio's blocking pool ([`BlockingStore`](crate::BlockingStore)), a memory store inline.
     pub async fn oauth(
         self,
         client: OAuthClient,
@@ -59,7 +57,13 @@ impl ClientBuilder {
         client: OAuthClient,
         store: Arc<dyn AsyncTokenStore>,
     ) -> Result<Client, Error> {
-        let driver = OAuthDriver::new(self.settings.token_lifecycle(client), store).await?;
+        let lifecycle = self.settings.token_lifecycle(client);
+        let life = SharedLifecycle::start(lifecycle, store.is_shared(), store.load().await)?;
+        let driver = OAuthDriver {
+            life,
+            store,
+            finished: tokio::sync::Notify::new(),
+        };
         self.finish(Auth::OAuth(Arc::new(driver)))
     }
 
@@ -78,11 +82,6 @@ impl ClientBuilder {
 impl Client {
     qonto_transport::client_basics!();
 
-    /// A client using a static API key, with default settings.
-    pub fn api_key(environment: Environment, key: ApiKey) -> Result<Self, Error> {
-        ClientBuilder::new(environment).api_key(key)
-    }
-
     /// A client using OAuth tokens kept in a blocking `store`, with default settings.
     pub async fn oauth(
         environment: Environment,
@@ -92,21 +91,59 @@ impl Client {
         ClientBuilder::new(environment).oauth(client, store).await
     }
 
-    /// Runs one call as the core's [`Call`] machine decides: authorize (refreshing first when
-    /// due), send, classify; after a 401 on an OAuth token, one retry, never more.
+    /// Runs one call as the core's [`Call`] machine decides; strong customer authentication
+    /// ends it with [`Error::ScaRequired`], whose handle [`Client::resume`] continues.
     pub async fn call(&self, spec: CallSpec) -> Result<ApiResponse, Error> {
+        let span = trace::call(&spec);
         let mut call = Call::new(&self.0.environment, spec)?;
-        let mut step = call.start();
+        let step = call.start();
+        tracing::Instrument::instrument(self.run(call, step), span).await
+    }
+
+    /// As [`Client::call`], telling `on_challenge` what the user must approve, then waiting.
+    pub async fn call_with_sca(
+        &self,
+        spec: CallSpec,
+        on_challenge: impl FnOnce(&ScaChallenge) + Send,
+    ) -> Result<ApiResponse, Error> {
+        match self.call(spec).await {
+            Err(Error::ScaRequired(pending)) => {
+                on_challenge(pending.challenge());
+                self.resume(*pending, None).await
+            }
+            other => other,
+        }
+    }
+
+    /// Continues a call waiting for approval, or (`sms-otp`) replays it with the code `otp`.
+    pub async fn resume(
+        &self,
+        pending: ScaPending,
+        otp: Option<&str>,
+    ) -> Result<ApiResponse, Error> {
+        let mut call = pending.into_call();
+        let step = match otp {
+            Some(otp) => call.handle_otp(otp),
+            None => call.handle_sca_wait(self.0.io.clock.now()),
+        };
+        self.run(call, step).await
+    }
+
+    async fn run(&self, mut call: Call, mut step: CallStep) -> Result<ApiResponse, Error> {
+        let (parts, now) = (&*self.0, || self.0.io.clock.now());
         loop {
             step = match step {
                 CallStep::Authorize => call.handle_credential(self.credential().await),
-                CallStep::Send(request) => call.handle_sent(self.0.io.send(request).await),
-                CallStep::Unauthorized(used) => call.handle_advice(
-                    self.0
-                        .oauth()?
-                        .life
-                        .unauthorized(self.0.io.clock.now(), used),
-                ),
+                CallStep::Send(request) => {
+                    let answer = parts.io.send(request).await;
+                    call.handle_sent(now(), answer)
+                }
+                CallStep::Unauthorized(used) => parts.advise(&mut call, used, now())?,
+                CallStep::Sca(challenge) => return Err(sca_required(call, challenge)),
+                CallStep::Sleep(until) => {
+                    tokio::time::sleep(parts.io.clock.wait_until(until)).await;
+                    call.handle_timeout(now())
+                }
                 CallStep::Done(result) => return Ok(result?),
             }
         }
@@ -122,15 +159,14 @@ impl Client {
         self.call(CallSpec::new(method, path).json(json)).await
     }
 
-    async fn credential(&self) -> Result<Credential, CallError> {
+    pub(crate) async fn credential(&self) -> Result<Credential, CallError> {
         match &self.0.auth {
             Auth::Static(credential) => credential.credential(),
-            Auth::OAuth(driver) => Ok(driver.credential(&self.0.io).await?.into()),
+            Auth::OAuth(driver) => driver.credential(&self.0.io).await.map(trace::used),
         }
     }
 
-    /// The `Authorization` value the next request would carry (refreshing first when due),
-    /// for requests built by hand; marked sensitive.
+    /// The `Authorization` value the next request would carry, for requests built by hand.
     pub async fn authorization(&self) -> Result<http::HeaderValue, Error> {
         Ok(self.credential().await?.header)
     }
@@ -166,7 +202,7 @@ impl Client {
         self.bank_accounts_paged(100).await
     }
 
-    /// Every bank account, `per_page` at a time, within the core's bounds on pages and items.
+    /// Every bank account, `per_page` at a time (the core bounds pages and items).
     pub async fn bank_accounts_paged(&self, per_page: u32) -> Result<Vec<BankAccount>, Error> {
         let mut pages = Pages::new("/v2/bank_accounts", "bank_accounts", per_page);
         while let Some(path) = pages.poll_request() {
@@ -185,8 +221,7 @@ impl Client {
         self.0.oauth()?.exchange(code, pkce, &self.0.io).await
     }
 
-    /// Refreshes the OAuth tokens now, keeping the current ones if that fails; an error also
-    /// when the new tokens could not be saved.
+    /// Refreshes the OAuth tokens now (an error also when they could not be saved).
     pub async fn refresh_now(&self) -> Result<(), Error> {
         self.0.oauth()?.refresh_now(&self.0.io).await
     }

@@ -1,6 +1,5 @@
-//! The OAuth side of a client: the shared lifecycle (its lock never held across an `.await`),
-//! a `Notify` for tasks waiting on another's attempt, and the loop that drives an attempt in
-//! its own task, so a cancelled caller never leaves one half done.
+//! The OAuth side of a client: the access loop, and the attempt loop in its own task (so a
+//! cancelled caller never leaves a refresh half done); no lock is held across an `.await`.
 
 use std::pin::pin;
 use std::sync::Arc;
@@ -8,11 +7,10 @@ use std::sync::Arc;
 use qonto_auth_core::CallError;
 use qonto_auth_core::lifecycle::{
     Access, AttemptId, AttemptResult, AttemptStep, BearerCredential, RefreshError, TokenAttempt,
-    TokenLifecycle, TransientCause,
+    TransientCause,
 };
 use qonto_auth_core::oauth::PkceVerifier;
 use qonto_auth_core::secret::AuthorizationCode;
-use qonto_transport::store_steps::startup_tokens;
 use qonto_transport::{Clock, Error, SharedLifecycle};
 use tokio::sync::Notify;
 
@@ -21,29 +19,17 @@ use qonto_store::AsyncTokenStore;
 use crate::store::{Held, lock_and_read, save};
 use crate::wire::Io;
 
+/// The OAuth side of a client: the lifecycle, the store, and the `Notify` waiters await.
 pub(crate) struct OAuthDriver {
     pub(crate) life: SharedLifecycle,
-    finished: Notify,
-    store: Arc<dyn AsyncTokenStore>,
+    pub(crate) store: Arc<dyn AsyncTokenStore>,
+    pub(crate) finished: Notify,
 }
 
-impl OAuthDriver {
-    pub(crate) async fn new(
-        lifecycle: TokenLifecycle,
-        store: Arc<dyn AsyncTokenStore>,
-    ) -> Result<Self, Error> {
-        let mut lifecycle = lifecycle.with_shared_store(store.is_shared());
-        lifecycle.handle_tokens(startup_tokens(store.load().await)?);
-        let (life, finished) = (SharedLifecycle::new(lifecycle), Notify::new());
-        Ok(Self {
-            life,
-            finished,
-            store,
-        })
-    }
+qonto_transport::holds_lifecycle!(OAuthDriver);
 
-    /// The access path: this thread's copy of the ready credential, without locking; else the
-    /// access loop, boxed so that every caller's future stays small.
+impl OAuthDriver {
+    /// This thread's copy of the credential, or the access loop (boxed: small futures).
     pub(crate) async fn credential(
         self: &Arc<Self>,
         io: &Io,
@@ -111,8 +97,7 @@ impl OAuthDriver {
         Ok(())
     }
 
-    /// Runs one attempt in its own task and waits for what its driver gets. The task hands
-    /// its outcome over even if this future is dropped.
+    /// Runs one attempt in its own task, which hands the outcome over even if this is dropped.
     async fn run(self: &Arc<Self>, attempt: Box<TokenAttempt>, io: &Io) -> AttemptResult {
         let handover = Handover {
             driver: Arc::clone(self),
@@ -120,7 +105,9 @@ impl OAuthDriver {
             clock: io.clock.clone(),
             armed: true,
         };
-        match tokio::spawn(handover.drive(attempt, io.clone())).await {
+        let span = qonto_transport::trace::attempt(&attempt);
+        let drive = tracing::Instrument::instrument(handover.drive(attempt, io.clone()), span);
+        match tokio::spawn(drive).await {
             Ok(result) => result,
             Err(_) => AttemptResult::Failed(RefreshError::Transient(TransientCause::Interrupted)),
         }
@@ -137,8 +124,7 @@ struct Handover {
 }
 
 impl Handover {
-    /// Drives the attempt from its first step to its outcome, the store lock held from the
-    /// `Lock` step to `Done`.
+    /// Drives the attempt to its outcome, the store lock held from `Lock` to `Done`.
     async fn drive(mut self, mut attempt: Box<TokenAttempt>, io: Io) -> AttemptResult {
         let store = Arc::clone(&self.driver.store);
         let mut held: Held = None;

@@ -1,11 +1,14 @@
 //! Transport settings.
 
+use std::any::Any;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use qonto_auth_core::Timestamp;
 
-/// Timeouts, response-size cap and user agent. The defaults are always applied.
+use crate::TlsRoots;
+
+/// Timeouts, response-size cap, user agent and TLS roots. The defaults are always applied.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TransportConfig {
@@ -20,6 +23,11 @@ pub struct TransportConfig {
     pub max_body: u64,
     /// The `User-Agent` header.
     pub user_agent: String,
+    /// Which certificate authorities HTTPS trusts (default: Mozilla's, compiled in).
+    pub tls_roots: TlsRoots,
+    /// The user's changes to the HTTP client's own settings, set through the transport's
+    /// builder (`ClientBuilder::configure_http_client`).
+    http_hook: HttpHook,
 }
 
 impl Default for TransportConfig {
@@ -29,6 +37,8 @@ impl Default for TransportConfig {
             timeout: Duration::from_secs(30),
             max_body: 10 * 1024 * 1024,
             user_agent: concat!("qonto-auth/", env!("CARGO_PKG_VERSION")).to_owned(),
+            tls_roots: TlsRoots::default(),
+            http_hook: HttpHook::default(),
         }
     }
 }
@@ -61,26 +71,115 @@ impl TransportConfig {
         self.user_agent = user_agent.into();
         self
     }
+
+    /// Sets [`tls_roots`](Self::tls_roots).
+    #[must_use]
+    pub fn with_tls_roots(mut self, roots: TlsRoots) -> Self {
+        self.tls_roots = roots;
+        self
+    }
+
+    /// Keeps the HTTP client hook of `previous` when this configuration has none (the
+    /// builders' `transport` setter, so that setting both in any order keeps both).
+    #[doc(hidden)] // Plumbing for the transports' builders, not part of the public API.
+    #[must_use]
+    pub fn keeping_hook_of(mut self, previous: &Self) -> Self {
+        if self.http_hook.0.is_none() {
+            self.http_hook = previous.http_hook.clone();
+        }
+        self
+    }
+
+    /// Sets the hook that receives the HTTP client's own builder type `T`
+    /// (`reqwest::ClientBuilder`, ureq's config builder).
+    #[doc(hidden)] // Plumbing: the transports' builders expose it with their client's type.
+    pub fn set_http_hook<T: 'static>(&mut self, hook: impl Fn(T) -> T + Send + Sync + 'static) {
+        let hook: Hook<T> = Box::new(hook);
+        self.http_hook = HttpHook(Some(Arc::new(hook)));
+    }
+
+    /// Runs the hook on the HTTP client's builder, if one of that type was set.
+    #[doc(hidden)] // Plumbing for the transports' `wire.rs`.
+    pub fn apply_http_hook<T: 'static>(&self, builder: T) -> T {
+        match self
+            .http_hook
+            .0
+            .as_deref()
+            .and_then(|h| h.downcast_ref::<Hook<T>>())
+        {
+            Some(hook) => hook(builder),
+            None => builder,
+        }
+    }
+}
+
+/// A hook over the HTTP client's builder type `T`.
+type Hook<T> = Box<dyn Fn(T) -> T + Send + Sync>;
+
+/// A [`Hook`] of the transport's own builder type, stored without naming it (this crate does
+/// not depend on any HTTP client).
+#[derive(Clone, Default)]
+struct HttpHook(Option<Arc<dyn Any + Send + Sync>>);
+
+impl std::fmt::Debug for HttpHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "set" } else { "none" })
+    }
 }
 
 /// Where the transport reads the time from: the system clock by default, a fake one in tests.
+///
+/// A [`manual`](Self::manual) clock also replaces the transport's waits (between SCA polls,
+/// before a retry): the transport moves it forward instead of sleeping, so tests of a
+/// 15-minute SCA session take no real time.
 #[derive(Clone)]
-pub struct Clock(Arc<dyn Fn() -> Timestamp + Send + Sync>);
+pub struct Clock {
+    now: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+    advance: Option<Arc<dyn Fn(Duration) + Send + Sync>>,
+}
 
 impl Clock {
     /// The system's wall clock.
     pub fn system() -> Self {
-        Self(Arc::new(|| Timestamp::from_system_time(SystemTime::now())))
+        Self::custom(|| Timestamp::from_system_time(SystemTime::now()))
     }
 
-    /// A custom time source.
+    /// A custom time source; the transport still sleeps for real when it waits.
     pub fn custom(now: impl Fn() -> Timestamp + Send + Sync + 'static) -> Self {
-        Self(Arc::new(now))
+        Self {
+            now: Arc::new(now),
+            advance: None,
+        }
+    }
+
+    /// A custom time source that the transport moves forward with `advance` instead of
+    /// sleeping whenever it waits.
+    pub fn manual(
+        now: impl Fn() -> Timestamp + Send + Sync + 'static,
+        advance: impl Fn(Duration) + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            now: Arc::new(now),
+            advance: Some(Arc::new(advance)),
+        }
     }
 
     /// Reads the time.
     pub fn now(&self) -> Timestamp {
-        (self.0)()
+        (self.now)()
+    }
+
+    /// How long the transport must really sleep to reach `until`: zero for a
+    /// [`manual`](Self::manual) clock, which is moved forward instead.
+    pub fn wait_until(&self, until: Timestamp) -> Duration {
+        let left = until.saturating_since(self.now());
+        match &self.advance {
+            Some(advance) => {
+                advance(left);
+                Duration::ZERO
+            }
+            None => left,
+        }
     }
 }
 

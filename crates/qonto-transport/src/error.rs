@@ -1,7 +1,7 @@
 //! Errors of both transports.
 
 use qonto_auth_core::Code;
-use qonto_auth_core::call::{CallError, DecodeError, PageError};
+use qonto_auth_core::call::{CallError, DecodeError, PageError, ScaError};
 use qonto_auth_core::lifecycle::{NetworkFailure, RefreshError};
 use qonto_auth_core::request::RequestError;
 use qonto_auth_core::{ApiError, EnvironmentKind};
@@ -21,6 +21,13 @@ pub enum Error {
     /// keeps failing, or refreshed tokens that could not be saved.
     #[error(transparent)]
     Auth(RefreshError),
+    /// Strong customer authentication is needed: approve in the Qonto app, then resume the
+    /// call with the pending handle (the transports' `resume`), or call with a wait.
+    #[error("strong customer authentication is required: {}", .0.challenge().message)]
+    ScaRequired(Box<crate::ScaPending>),
+    /// Strong customer authentication did not let the call through.
+    #[error(transparent)]
+    Sca(ScaError),
     /// The token store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -60,6 +67,7 @@ impl From<CallError> for Error {
             CallError::BodyTooLarge { limit } => Self::BodyTooLarge { limit },
             CallError::Auth(e) => Self::Auth(e),
             CallError::Request(e) => Self::Request(e),
+            CallError::Sca(e) => Self::Sca(e),
             _ => Self::Request(RequestError::DriverMisuse("an unknown call error")),
         }
     }
@@ -82,9 +90,9 @@ impl Error {
             Self::Network(_) => Code::NetworkError,
             Self::Auth(e) => e.code(),
             Self::Store(_) => Code::TokenStoreError,
-            Self::Request(RequestError::Path(_)) => Code::RequestPathInvalid,
-            Self::Request(RequestError::Header(_)) => Code::CredentialUnencodable,
-            Self::Request(_) => Code::DriverMisuse,
+            Self::Request(e) => e.code(),
+            Self::ScaRequired(_) => Code::ScaRequired,
+            Self::Sca(e) => e.code(),
             Self::Decode(_) => Code::DecodeError,
             Self::Pagination(_) => Code::PaginationStopped,
             Self::BodyTooLarge { .. } => Code::BodyTooLarge,
@@ -98,6 +106,8 @@ impl Error {
         match self {
             Self::Api(e) => e.trace_id.as_deref(),
             Self::Auth(e) => e.trace_id(),
+            Self::Sca(e) => e.trace_id(),
+            Self::ScaRequired(pending) => pending.challenge().trace_id.as_deref(),
             _ => None,
         }
     }

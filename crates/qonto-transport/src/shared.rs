@@ -2,18 +2,23 @@
 //! at a time (never across I/O), with the per-thread copy of the ready credential that keeps
 //! the hot path lock-free. Waking waiters is the driver's (a condvar, or a `Notify`).
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use qonto_auth_core::Timestamp;
 use qonto_auth_core::lifecycle::{
     Access, AttemptId, AttemptResult, BearerCredential, Event, LifecycleStatus, TokenAttempt,
     TokenLifecycle, UnauthorizedAdvice,
 };
 use qonto_auth_core::oauth::PkceVerifier;
 use qonto_auth_core::secret::{AuthorizationCode, Fingerprint};
+use qonto_auth_core::{Timestamp, TokenSet};
+use qonto_store::StoreError;
 
-use crate::{Error, ReadyCache};
+use crate::{Error, ReadyCache, trace};
+
+/// How many drained events wait for `take_events`; older ones are dropped first.
+const MAX_EVENTS: usize = 32;
 
 /// A [`TokenLifecycle`] shared by the clones of one client.
 #[derive(Debug)]
@@ -22,6 +27,8 @@ pub struct SharedLifecycle {
     /// Set while an attempt handed out by `poll` runs: callers can wait without locking.
     in_flight: AtomicBool,
     lifecycle: Mutex<TokenLifecycle>,
+    /// Events drained from the lifecycle (and traced), until `take_events`.
+    events: Mutex<VecDeque<Event>>,
 }
 
 impl SharedLifecycle {
@@ -31,7 +38,25 @@ impl SharedLifecycle {
             ready: ReadyCache::new(),
             in_flight: AtomicBool::new(false),
             lifecycle: Mutex::new(lifecycle),
+            events: Mutex::new(VecDeque::new()),
         }
+    }
+
+    /// Shares `lifecycle` for a store that `shared` says other processes may change, with the
+    /// tokens the store held at start-up (a corrupt store counts as none, so that logging in
+    /// again can replace it; a refresh re-reads it under the lock and reports it).
+    ///
+    /// # Errors
+    ///
+    /// The store's error, other than corruption.
+    pub fn start(
+        lifecycle: TokenLifecycle,
+        shared: bool,
+        loaded: Result<Option<TokenSet>, StoreError>,
+    ) -> Result<Self, Error> {
+        let mut lifecycle = lifecycle.with_shared_store(shared);
+        lifecycle.handle_tokens(crate::store_steps::startup_tokens(loaded)?);
+        Ok(Self::new(lifecycle))
     }
 
     /// Locks the lifecycle; hold the guard for core calls only, never across I/O.
@@ -57,6 +82,7 @@ impl SharedLifecycle {
             Access::Refresh(_) => self.in_flight.store(true, Ordering::Release),
             Access::Wait | Access::Unavailable(_) => {}
         }
+        self.drain(life);
         access
     }
 
@@ -76,6 +102,7 @@ impl SharedLifecycle {
         let result = input(&mut life);
         self.in_flight.store(life.refreshing(), Ordering::Release);
         self.ready.changed();
+        self.drain(&mut life);
         result
     }
 
@@ -88,7 +115,10 @@ impl SharedLifecycle {
     pub fn unauthorized(&self, now: Timestamp, used: Fingerprint) -> UnauthorizedAdvice {
         let mut life = self.lock();
         self.ready.changed();
-        life.handle_unauthorized(now, used)
+        let advice = life.handle_unauthorized(now, used);
+        self.drain(&mut life);
+        trace::advice(&advice, used);
+        advice
     }
 
     /// Asks for a refresh now; the attempt then comes out of the access loop.
@@ -99,7 +129,9 @@ impl SharedLifecycle {
     pub fn force_refresh(&self, now: Timestamp) -> Result<(), Error> {
         let mut life = self.lock();
         self.ready.changed();
-        life.force_refresh(now).map_err(Error::Auth)
+        let forced = life.force_refresh(now).map_err(Error::Auth);
+        self.drain(&mut life);
+        forced
     }
 
     /// What `refresh_now` reports once the access loop has run: the last attempt's failure.
@@ -142,9 +174,23 @@ impl SharedLifecycle {
         self.lock().status(now)
     }
 
-    /// Drains the lifecycle's events, oldest first.
+    /// Drains the lifecycle's events, oldest first (at most the last 32).
     pub fn take_events(&self) -> Vec<Event> {
-        let mut life = self.lock();
-        std::iter::from_fn(|| life.poll_event()).collect()
+        self.drain(&mut self.lock());
+        let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        events.drain(..).collect()
+    }
+
+    /// Moves the lifecycle's new events to the queue [`take_events`](Self::take_events)
+    /// empties, tracing each: the one place where both transports' events are traced.
+    fn drain(&self, life: &mut TokenLifecycle) {
+        while let Some(event) = life.poll_event() {
+            trace::event(&event);
+            let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+            if events.len() == MAX_EVENTS {
+                events.pop_front();
+            }
+            events.push_back(event);
+        }
     }
 }

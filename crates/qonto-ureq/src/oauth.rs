@@ -11,34 +11,22 @@ use qonto_auth_core::lifecycle::{
 use qonto_auth_core::oauth::PkceVerifier;
 use qonto_auth_core::secret::AuthorizationCode;
 use qonto_store::TokenStore;
-use qonto_transport::store_steps::{HeldLock, lock_and_read, save, startup_tokens};
+use qonto_transport::store_steps::{HeldLock, lock_and_read, save};
 use qonto_transport::{Clock, Error, SharedLifecycle};
 
 use crate::wire::Io;
 
+/// The OAuth side of a client: the lifecycle, the condvar waiters sleep on, the store.
 pub(crate) struct OAuthDriver {
     pub(crate) life: SharedLifecycle,
-    finished: Condvar,
-    store: Arc<dyn TokenStore>,
+    pub(crate) finished: Condvar,
+    pub(crate) store: Arc<dyn TokenStore>,
 }
 
-impl OAuthDriver {
-    pub(crate) fn new(
-        lifecycle: qonto_auth_core::TokenLifecycle,
-        store: Arc<dyn TokenStore>,
-    ) -> Result<Self, Error> {
-        let mut lifecycle = lifecycle.with_shared_store(store.is_shared());
-        lifecycle.handle_tokens(startup_tokens(store.load())?);
-        let (life, finished) = (SharedLifecycle::new(lifecycle), Condvar::new());
-        Ok(Self {
-            life,
-            finished,
-            store,
-        })
-    }
+qonto_transport::holds_lifecycle!(OAuthDriver);
 
-    /// The access loop: the credential to send, after driving the refresh when this caller is
-    /// handed it, or waiting for another caller's.
+impl OAuthDriver {
+    /// The access loop: the credential, after driving or waiting for the refresh if needed.
     pub(crate) fn credential(&self, io: &Io) -> Result<BearerCredential, CallError> {
         if let Some(credential) = self.life.cached(io.clock.now()) {
             return Ok(credential);
@@ -86,9 +74,9 @@ impl OAuthDriver {
         Ok(())
     }
 
-    /// Drives one attempt from its first step to its outcome, the store lock held from the
-    /// `Lock` step to `Done`; hands the outcome over and wakes the waiters.
+    /// Drives an attempt to its outcome (store lock held from `Lock` to `Done`), hands it over.
     fn run(&self, mut attempt: Box<TokenAttempt>, io: &Io) -> AttemptResult {
+        let _span = qonto_transport::trace::attempt(&attempt).entered();
         let mut handover = Handover {
             driver: self,
             id: attempt.id(),

@@ -1,12 +1,20 @@
 //! Transcript tests of the call machine: every step, with no I/O.
 
-use http::{HeaderName, HeaderValue, Method, Response, StatusCode};
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 
 use super::*;
 use crate::environment::{Endpoints, EnvironmentKind};
 use crate::header::{ExactCase, staging_token_header};
 use crate::lifecycle::{ReauthReason, SendStage};
 use crate::secret::{AccessToken, StagingToken};
+
+const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
 
 fn sandbox() -> Environment {
     Environment::new(
@@ -47,6 +55,8 @@ fn name(step: &CallStep) -> String {
         CallStep::Authorize => "authorize".into(),
         CallStep::Send(r) => format!("send {} {}", r.method(), r.uri().path()),
         CallStep::Unauthorized(_) => "unauthorized".into(),
+        CallStep::Sca(c) => format!("sca {}", c.message),
+        CallStep::Sleep(until) => format!("sleep {}", until.saturating_since(T0).as_secs()),
         CallStep::Done(Ok(r)) => format!("done {}", r.status.as_u16()),
         CallStep::Done(Err(e)) => format!("failed {e}"),
     }
@@ -80,7 +90,7 @@ fn an_api_key_call_carries_every_header_and_succeeds() {
         Some(&ExactCase::STAGING),
         "the staging header's casing travels with the request"
     );
-    let CallStep::Done(Ok(response)) = call.handle_sent(answer(201, "{}")) else {
+    let CallStep::Done(Ok(response)) = call.handle_sent(T0, answer(201, "{}")) else {
         panic!()
     };
     assert_eq!(response.status, StatusCode::CREATED);
@@ -100,7 +110,7 @@ fn a_401_on_an_oauth_token_is_retried_once_with_the_same_request() {
             CallStep::Authorize => call.handle_credential(Ok(oauth(tokens.next().unwrap()))),
             CallStep::Send(request) => {
                 sent.push(request);
-                call.handle_sent(answer(401, r#"{"errors":[{"code":"unauthorized"}]}"#))
+                call.handle_sent(T0, answer(401, r#"{"errors":[{"code":"unauthorized"}]}"#))
             }
             CallStep::Unauthorized(used) => {
                 assert_eq!(used, AccessToken::new("ory_at_1").fingerprint());
@@ -110,6 +120,7 @@ fn a_401_on_an_oauth_token_is_retried_once_with_the_same_request() {
                 assert!(result.unwrap_err().to_string().contains("trace-1"));
                 break;
             }
+            other @ (CallStep::Sca(_) | CallStep::Sleep(_)) => panic!("{other:?}"),
         };
     }
     assert_eq!(
@@ -150,18 +161,13 @@ fn giving_up_reports_the_grant_or_the_401() {
         let _ = call.start();
         let _ = call.handle_credential(Ok(oauth("ory_at_1")));
         assert!(matches!(
-            call.handle_sent(answer(401, "{}")),
+            call.handle_sent(T0, answer(401, "{}")),
             CallStep::Unauthorized(_)
         ));
         let CallStep::Done(Err(error)) = call.handle_advice(advice) else {
             panic!()
         };
-        let found = match &error {
-            CallError::Auth(e) => e.code(),
-            CallError::Api(e) => e.code(),
-            other => panic!("{other:?}"),
-        };
-        assert_eq!(found, code);
+        assert_eq!(error.code(), code);
     }
 }
 
@@ -171,7 +177,7 @@ fn a_static_key_401_and_other_failures_end_at_once() {
     let _ = call.start();
     let _ = call.handle_credential(Ok(key()));
     assert!(matches!(
-        call.handle_sent(answer(401, "{}")),
+        call.handle_sent(T0, answer(401, "{}")),
         CallStep::Done(Err(CallError::Api(_)))
     ));
     let failure = NetworkFailure {
@@ -192,7 +198,7 @@ fn a_static_key_401_and_other_failures_end_at_once() {
         let mut call = Call::new(&sandbox(), CallSpec::get("/v2/x")).unwrap();
         let _ = call.start();
         let _ = call.handle_credential(Ok(oauth("ory_at_1")));
-        let CallStep::Done(Err(error)) = call.handle_sent(sent) else {
+        let CallStep::Done(Err(error)) = call.handle_sent(T0, sent) else {
             panic!()
         };
         assert_eq!(error.to_string(), expected);
@@ -210,7 +216,7 @@ fn a_static_key_401_and_other_failures_end_at_once() {
 fn driving_out_of_order_is_its_own_error_and_paths_stay_on_the_host() {
     let mut call = Call::new(&sandbox(), CallSpec::get("/v2/x")).unwrap();
     assert!(matches!(
-        call.handle_sent(answer(200, "{}")),
+        call.handle_sent(T0, answer(200, "{}")),
         CallStep::Done(Err(CallError::Request(RequestError::DriverMisuse(_))))
     ));
     let mut call = Call::new(&sandbox(), CallSpec::get("/v2/x")).unwrap();
@@ -267,7 +273,7 @@ fn what_a_server_echoes_of_the_secrets_sent_is_cut_out() {
             fingerprint: None,
         };
         let _ = call.handle_credential(Ok(credential));
-        let CallStep::Done(Err(error)) = call.handle_sent(answer) else {
+        let CallStep::Done(Err(error)) = call.handle_sent(T0, answer) else {
             panic!()
         };
         let text = format!("{error} {error:?}");
@@ -292,10 +298,365 @@ fn a_403_about_the_organization_says_whether_one_was_named() {
         };
         let named = request.headers().get("x-qonto-organization-id");
         assert_eq!(named.is_some(), code == "organization_not_consented");
-        let CallStep::Done(Err(CallError::Api(error))) = call.handle_sent(answer(403, body)) else {
+        let CallStep::Done(Err(CallError::Api(error))) = call.handle_sent(T0, answer(403, body))
+        else {
             panic!()
         };
         assert_eq!(error.code(), code);
     }
     assert!(OrganizationId::parse("../x").is_err() && OrganizationId::parse("").is_err());
+}
+
+// --- Strong customer authentication, idempotency and retries --------------------------------
+
+const TOKEN: &str = "sca-TOKEN_0123456789";
+
+fn challenge_body() -> String {
+    format!(r#"{{"code":"sca_required","message":"SCA required","sca_session_token":"{TOKEN}"}}"#)
+}
+
+fn transfer(preference: Option<ScaPreference>) -> Call {
+    let mut spec =
+        CallSpec::new(Method::POST, "/v2/sepa/transfers").json_body(b"{\"amount\":1}".to_vec());
+    if let Some(p) = preference {
+        spec = spec.sca_preference(p);
+    }
+    Call::new(&sandbox(), spec).unwrap()
+}
+
+/// Drives a transfer through SCA, the session answering each poll from `decisions` (the last
+/// repeats), and the replay answered `replay`; returns the log and the requests sent.
+fn drive_sca(
+    decisions: &[&str],
+    replay: (u16, &str),
+) -> (Vec<String>, Vec<Request<Vec<u8>>>, CallStep) {
+    let mut call = transfer(None);
+    let mut step = call.start();
+    let (mut log, mut sent) = (Vec::new(), Vec::new());
+    let mut now = T0;
+    let mut polls = 0;
+    loop {
+        log.push(name(&step));
+        step = match step {
+            CallStep::Authorize => call.handle_credential(Ok(oauth("ory_at_1"))),
+            CallStep::Send(request) => {
+                let path = request.uri().path().to_owned();
+                sent.push(request);
+                if path.starts_with("/v2/sca_sessions/") {
+                    let decision = decisions[polls.min(decisions.len() - 1)];
+                    polls += 1;
+                    call.handle_sent(
+                        now,
+                        answer(
+                            200,
+                            &format!(r#"{{"result":"{decision}","canceled_at":""}}"#),
+                        ),
+                    )
+                } else if sent.len() == 1 {
+                    call.handle_sent(now, answer(428, &challenge_body()))
+                } else {
+                    call.handle_sent(now, answer(replay.0, replay.1))
+                }
+            }
+            CallStep::Sca(_) => call.handle_sca_wait(now),
+            CallStep::Sleep(until) => {
+                assert!(
+                    until >= now + secs(1) || until == call.sca_challenge().unwrap().deadline,
+                    "never faster than once a second"
+                );
+                now = until;
+                call.handle_timeout(now)
+            }
+            done @ CallStep::Done(_) => return (log, sent, done),
+            CallStep::Unauthorized(_) => panic!("no 401 here"),
+        };
+        assert!(log.len() < 3_000, "bounded");
+    }
+}
+
+#[test]
+fn an_approved_transfer_is_replayed_unchanged_but_for_the_session_token() {
+    let (log, sent, done) = drive_sca(&["waiting", "waiting", "allow"], (201, "{}"));
+    assert_eq!(
+        log,
+        [
+            "authorize",
+            "send POST /v2/sepa/transfers",
+            "sca SCA required",
+            "sleep 1",
+            "authorize",
+            &format!("send GET /v2/sca_sessions/{TOKEN}"),
+            "sleep 2",
+            "authorize",
+            &format!("send GET /v2/sca_sessions/{TOKEN}"),
+            "sleep 3",
+            "authorize",
+            &format!("send GET /v2/sca_sessions/{TOKEN}"),
+            "authorize",
+            "send POST /v2/sepa/transfers",
+            "done 201",
+        ]
+    );
+    assert!(matches!(done, CallStep::Done(Ok(_))));
+    let (original, replay) = (&sent[0], &sent[4]);
+    assert_eq!(
+        (original.method(), original.uri(), original.body()),
+        (replay.method(), replay.uri(), replay.body())
+    );
+    let mut headers = replay.headers().clone();
+    let session = headers.remove(facts::SCA_SESSION_HEADER).unwrap();
+    assert_eq!(session, TOKEN);
+    assert!(session.is_sensitive());
+    assert_eq!(
+        &headers,
+        original.headers(),
+        "the replay differs only by the session token"
+    );
+    let key = original.headers()[facts::IDEMPOTENCY_HEADER]
+        .to_str()
+        .unwrap();
+    assert_eq!(
+        uuid::Uuid::parse_str(key).unwrap().get_version_num(),
+        4,
+        "a UUID v4"
+    );
+    // The polls carry the credential and staging token, not the body or the idempotency key.
+    let poll = &sent[1];
+    assert!(poll.body().is_empty());
+    assert!(poll.headers().get(facts::IDEMPOTENCY_HEADER).is_none());
+    assert!(poll.headers().get("content-type").is_none());
+    assert_eq!(poll.headers()["x-qonto-staging-token"], "stg-1");
+}
+
+#[test]
+fn denial_expiry_and_an_unusable_session_end_with_their_own_errors() {
+    let (_, _, done) = drive_sca(&["waiting", "deny"], (201, "{}"));
+    assert!(matches!(
+        done,
+        CallStep::Done(Err(CallError::Sca(ScaError::Denied { .. })))
+    ));
+    let (log, sent, done) = drive_sca(&["waiting"], (201, "{}"));
+    assert!(matches!(
+        done,
+        CallStep::Done(Err(CallError::Sca(ScaError::Expired { .. })))
+    ));
+    let polls = sent.iter().filter(|r| r.method() == Method::GET).count();
+    assert!(
+        (895..=900).contains(&polls),
+        "{polls} polls in 15 minutes, at most one a second"
+    );
+    assert!(log.len() < 3_000);
+    let (_, _, done) = drive_sca(
+        &["allow"],
+        (412, r#"{"message":"the session cannot be used"}"#),
+    );
+    let CallStep::Done(Err(CallError::Api(error))) = done else {
+        panic!()
+    };
+    assert_eq!(error.code(), "sca_session_unusable");
+}
+
+#[test]
+fn a_428_without_a_token_is_not_enrolled_and_bad_challenges_are_typed() {
+    for (body, expected) in [
+        (
+            r#"{"code":"sca_not_enrolled","message":"enable a paired device"}"#.to_owned(),
+            "sca_not_enrolled",
+        ),
+        (
+            format!(r#"{{"sca_session_token":"{}"}}"#, "x".repeat(100_000)),
+            "sca_challenge_invalid",
+        ),
+        (
+            r#"{"sca_session_token":"../../v2/other"}"#.to_owned(),
+            "sca_challenge_invalid",
+        ),
+        ("<html>".to_owned(), "sca_not_enrolled"),
+    ] {
+        let mut call = transfer(None);
+        let _ = call.start();
+        let _ = call.handle_credential(Ok(oauth("ory_at_1")));
+        let short: String = body.chars().take(60).collect();
+        let CallStep::Done(Err(CallError::Sca(error))) = call.handle_sent(T0, answer(428, &body))
+        else {
+            panic!("{short}")
+        };
+        assert_eq!(error.code(), expected, "{short}");
+    }
+}
+
+/// A transfer challenged at `T0` whose first session poll is about to be answered.
+fn at_first_poll() -> Call {
+    let mut call = transfer(None);
+    let _ = call.start();
+    let _ = call.handle_credential(Ok(oauth("ory_at_1")));
+    let _ = call.handle_sent(T0, answer(428, &challenge_body()));
+    let _ = call.handle_sca_wait(T0);
+    let _ = call.handle_timeout(T0 + secs(1));
+    let _ = call.handle_credential(Ok(oauth("ory_at_1")));
+    call
+}
+
+#[test]
+fn a_session_endpoint_answering_garbage_or_html_ends_at_once() {
+    for (status, body, expected) in [
+        (200, "{}", "sca_session_unreadable"),
+        (200, "not json", "sca_session_unreadable"),
+        (
+            404,
+            r#"{"errors":[{"code":"not_found","detail":"unknown or expired SCA session"}]}"#,
+            "sca_expired",
+        ),
+    ] {
+        let mut call = at_first_poll();
+        let CallStep::Done(Err(error)) = call.handle_sent(T0 + secs(1), answer(status, body))
+        else {
+            panic!()
+        };
+        assert_eq!(error.code(), expected);
+    }
+    let mut call = at_first_poll();
+    let html = Ok(Response::builder()
+        .status(200)
+        .header("content-type", "text/html")
+        .body(b"<!doctype html>".to_vec())
+        .unwrap());
+    let CallStep::Done(Err(CallError::Api(error))) = call.handle_sent(T0 + secs(1), html) else {
+        panic!()
+    };
+    assert_eq!(error.code(), "sandbox_gate");
+}
+
+#[test]
+fn sms_otp_replays_with_the_code_and_never_polls() {
+    let mut call = transfer(Some(ScaPreference::SmsOtp));
+    let _ = call.start();
+    let CallStep::Send(original) = call.handle_credential(Ok(oauth("ory_at_1"))) else {
+        panic!()
+    };
+    assert_eq!(original.headers()[facts::SCA_PREFERENCE_HEADER], "sms-otp");
+    let CallStep::Sca(challenge) = call.handle_sent(T0, answer(428, &challenge_body())) else {
+        panic!()
+    };
+    assert!(challenge.needs_otp);
+    assert!(matches!(call.handle_otp(" 123456 "), CallStep::Authorize));
+    let CallStep::Send(replay) = call.handle_credential(Ok(oauth("ory_at_1"))) else {
+        panic!()
+    };
+    assert_eq!(replay.headers()[facts::SCA_OTP_HEADER], "123456");
+    assert!(replay.headers()[facts::SCA_OTP_HEADER].is_sensitive());
+    assert_eq!(
+        replay.headers()[facts::SCA_PREFERENCE_HEADER],
+        "sms-otp",
+        "the same preference"
+    );
+    // Waiting without the code is an error, not a poll.
+    let mut call = transfer(Some(ScaPreference::SmsOtp));
+    let _ = call.start();
+    let _ = call.handle_credential(Ok(oauth("ory_at_1")));
+    let _ = call.handle_sent(T0, answer(428, &challenge_body()));
+    assert!(matches!(
+        call.handle_sca_wait(T0),
+        CallStep::Done(Err(CallError::Sca(ScaError::OtpRequired)))
+    ));
+}
+
+fn lost(stage: SendStage) -> Result<Response<Vec<u8>>, SendFailure> {
+    Err(SendFailure::Failed(NetworkFailure {
+        stage,
+        description: "reset".into(),
+    }))
+}
+
+#[test]
+fn retries_keep_the_idempotency_key_and_a_keyless_write_is_never_resent() {
+    let retrying =
+        |spec: CallSpec| Call::new(&sandbox(), spec.retry(RetryPolicy::attempts(3))).unwrap();
+    // A write with its key: a lost answer is retried, with the same key.
+    let mut call = retrying(CallSpec::new(Method::POST, "/v2/x"));
+    let _ = call.start();
+    let CallStep::Send(first) = call.handle_credential(Ok(key())) else {
+        panic!()
+    };
+    let CallStep::Sleep(until) = call.handle_sent(T0, lost(SendStage::MaybeSent)) else {
+        panic!()
+    };
+    assert!(until > T0);
+    assert!(matches!(call.handle_timeout(until), CallStep::Authorize));
+    let CallStep::Send(second) = call.handle_credential(Ok(key())) else {
+        panic!()
+    };
+    assert_eq!(
+        first.headers()[facts::IDEMPOTENCY_HEADER],
+        second.headers()[facts::IDEMPOTENCY_HEADER]
+    );
+    // Without a key: a lost answer is final; a connection refused is retried.
+    let mut call = retrying(CallSpec::new(Method::POST, "/v2/x").without_idempotency_key());
+    let _ = call.start();
+    let CallStep::Send(request) = call.handle_credential(Ok(key())) else {
+        panic!()
+    };
+    assert!(request.headers().get(facts::IDEMPOTENCY_HEADER).is_none());
+    assert!(matches!(
+        call.handle_sent(T0, lost(SendStage::MaybeSent)),
+        CallStep::Done(Err(CallError::Network(_)))
+    ));
+    let mut call = retrying(CallSpec::new(Method::POST, "/v2/x").without_idempotency_key());
+    let _ = call.start();
+    let _ = call.handle_credential(Ok(key()));
+    assert!(matches!(
+        call.handle_sent(T0, lost(SendStage::NotSent)),
+        CallStep::Sleep(_)
+    ));
+    // A given key is sent as is; retries stop at the policy's count.
+    let mut call = retrying(CallSpec::new(Method::PUT, "/v2/x").idempotency_key("k-1"));
+    let _ = call.start();
+    for attempt in 1..=3 {
+        let CallStep::Send(request) = call.handle_credential(Ok(key())) else {
+            panic!()
+        };
+        assert_eq!(request.headers()[facts::IDEMPOTENCY_HEADER], "k-1");
+        match call.handle_sent(T0, answer(503, "{}")) {
+            CallStep::Sleep(until) => {
+                assert!(attempt < 3);
+                let _ = call.handle_timeout(until);
+            }
+            CallStep::Done(Err(CallError::Api(e))) => {
+                assert_eq!((attempt, e.code().as_str()), (3, "server_error"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // No policy: nothing is retried; a GET gets no key.
+    let mut call = Call::new(&sandbox(), CallSpec::get("/v2/x")).unwrap();
+    let _ = call.start();
+    let CallStep::Send(request) = call.handle_credential(Ok(key())) else {
+        panic!()
+    };
+    assert!(request.headers().get(facts::IDEMPOTENCY_HEADER).is_none());
+    assert!(matches!(
+        call.handle_sent(T0, lost(SendStage::NotSent)),
+        CallStep::Done(Err(_))
+    ));
+}
+
+#[test]
+fn a_429_waits_as_retry_after_says_in_seconds_or_as_a_date() {
+    let mut call = Call::new(
+        &sandbox(),
+        CallSpec::get("/v2/x").retry(RetryPolicy::attempts(2)),
+    )
+    .unwrap();
+    let _ = call.start();
+    let _ = call.handle_credential(Ok(key()));
+    let date = httpdate::fmt_http_date(std::time::UNIX_EPOCH + secs(T0.unix_secs() + 7));
+    let limited = Response::builder()
+        .status(429)
+        .header("retry-after", date)
+        .body(Vec::new())
+        .unwrap();
+    let CallStep::Sleep(until) = call.handle_sent(T0, Ok(limited)) else {
+        panic!()
+    };
+    assert_eq!(until, T0 + secs(7));
 }
