@@ -30,7 +30,7 @@ pub use file::FileStore;
 pub use memory::MemoryStore;
 pub use qonto_auth_core::TokenSet;
 
-use qonto_auth_core::PersistedTokensError;
+use qonto_auth_core::{Code, PersistedTokensError};
 
 /// Somewhere tokens are kept.
 pub trait TokenStore: Send + Sync {
@@ -110,4 +110,58 @@ pub enum StoreError {
         /// The lock file.
         path: String,
     },
+    /// The stored tokens are encrypted and cannot be opened with the keys this store was
+    /// given; they are left untouched.
+    #[error(
+        "token store {path} holds tokens sealed with key `{key_id}`, {problem}; they were left untouched"
+    )]
+    Key {
+        /// The store and entry concerned.
+        path: String,
+        /// The id of the key the tokens were sealed with.
+        key_id: String,
+        /// What is wrong with the key.
+        problem: KeyProblem,
+    },
+}
+
+impl StoreError {
+    /// The stable code of this failure.
+    pub fn code(&self) -> Code {
+        match self {
+            Self::LockTimeout { .. } => Code::TokenStoreLockTimeout,
+            Self::Corrupt { .. } => Code::TokenStoreUnreadable,
+            Self::Key {
+                problem: KeyProblem::Missing,
+                ..
+            } => Code::TokenStoreKeyMissing,
+            Self::Key {
+                problem: KeyProblem::Rejected,
+                ..
+            } => Code::TokenStoreKeyRejected,
+            Self::Io { .. } => Code::TokenStoreError,
+        }
+    }
+}
+
+/// Why encrypted tokens cannot be opened ([`StoreError::Key`]).
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+#[non_exhaustive]
+pub enum KeyProblem {
+    /// The key they name was not supplied.
+    Missing,
+    /// The key with that id does not open them: a wrong key, or the entry was altered or
+    /// copied from another one.
+    Rejected,
+}
+
+impl std::fmt::Display for KeyProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Missing => "and no key with that id was supplied",
+            Self::Rejected => {
+                "and the key supplied under that id does not open them (a wrong key, or an entry altered or copied from another)"
+            }
+        })
+    }
 }
