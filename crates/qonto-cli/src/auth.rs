@@ -14,19 +14,25 @@ use qonto_auth_core::oauth::{
     AuthorizeUrl, CallbackError, CsrfState, PkceVerifier, parse_callback,
 };
 use qonto_auth_core::secret::AuthorizationCode;
-use qonto_store::TokenStore;
 use serde_json::json;
 
 use crate::cli::{LoginArgs, Output};
 use crate::failure::Failure;
 use crate::output::{one_line, print_json};
-use crate::settings::{Credential, Resolved};
+use crate::settings::{Credential, Resolved, TokenLocation};
 
 /// The authorization-code flow: browser (or printed URL) and loopback callback, or a pasted
 /// redirect URL; then the code exchange, whose tokens go to the profile's file store.
 pub(crate) fn login(resolved: &Resolved, args: &LoginArgs, output: Output) -> Result<(), Failure> {
     let oauth = resolved.oauth_client()?;
     let environment = resolved.environment()?;
+    // Where the tokens will go is settled before the browser opens: no keychain and no
+    // permission for a file fails now, not after the user approved.
+    let location = resolved.token_location()?;
+    let new_file = match &location {
+        TokenLocation::File { path, .. } => std::fs::symlink_metadata(path).is_err(),
+        TokenLocation::Keychain(_) => false,
+    };
     let state = CsrfState::random().map_err(|e| {
         Failure::configuration(Code::NoRandomness, e.to_string(), "check the system")
     })?;
@@ -99,8 +105,19 @@ pub(crate) fn login(resolved: &Resolved, args: &LoginArgs, output: Output) -> Re
         )?
     };
     exchange(resolved, &code, pkce.as_ref())?;
+    if new_file {
+        // Announced once: when the tokens first land in a file.
+        eprintln_flush(&format!(
+            "warning: the OAuth tokens of profile `{}` are stored in the file {} (readable only \
+             by you) rather than the OS keychain, as --insecure-storage or the profile's \
+             storage = \"file\" asked; `qonto profile migrate {}` moves them to the keychain",
+            resolved.profile,
+            resolved.token_path().display(),
+            resolved.profile
+        ));
+    }
     let refresh_token = resolved
-        .store()
+        .store()?
         .load()
         .ok()
         .flatten()
@@ -359,7 +376,12 @@ fn handle_callback(
         .and_then(|line| line.split(' ').nth(1))
         .unwrap_or("/");
     if target.split('?').next() != Some(expected_path) {
-        respond(stream, "404 Not Found", "Not the login callback.");
+        respond(
+            stream,
+            "404 Not Found",
+            "Not found",
+            "This is not the login callback.",
+        );
         return None;
     }
     let result = parse_callback(target, state);
@@ -367,21 +389,35 @@ fn handle_callback(
         Ok(_) => respond(
             stream,
             "200 OK",
-            "Logged in. You can close this tab and return to the terminal.",
+            "Logged in",
+            "qonto received the authorization: you can close this tab and return to the terminal.",
         ),
-        Err(error) => respond(stream, "400 Bad Request", &format!("Login failed: {error}")),
+        Err(error) => respond(
+            stream,
+            "400 Bad Request",
+            "Login failed",
+            &format!("{error}. Run `qonto auth login` again."),
+        ),
     }
     Some(result.map_err(callback_failure))
 }
 
-fn respond(stream: &mut TcpStream, status: &str, message: &str) {
+/// The page the browser shows after the callback: a heading (the page's title too) and one
+/// sentence, with no script and no outside resource.
+fn respond(stream: &mut TcpStream, status: &str, heading: &str, message: &str) {
     let body = format!(
-        "<!doctype html><html><body><p>{}</p></body></html>",
+        "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width\">\
+         <title>qonto: {heading}</title>\n<style>body{{font-family:sans-serif;margin:4em auto;\
+         max-width:36em;padding:0 1em;color:#222}}h1{{font-size:1.6em}}</style></head>\n\
+         <body>\n<h1 id=\"outcome\">{heading}</h1>\n<p id=\"message\">{}</p>\n</body>\n</html>\n",
         html_escape(message)
     );
     let _ = write!(
         stream,
-        "HTTP/1.1 {status}\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status}\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\n\
+         content-security-policy: default-src 'none'; style-src 'unsafe-inline'\r\n\
+         cache-control: no-store\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
 }
@@ -430,9 +466,12 @@ pub(crate) fn status(resolved: &Resolved, output: Output) -> Result<(), Failure>
                 _ => "none",
             };
             match output {
-                Output::Json => print_json(
-                    &json!({"method": method, "environment": resolved.kind.as_str(), "profile": resolved.profile}),
-                ),
+                Output::Json => print_json(&json!({
+                    "method": method,
+                    "environment": resolved.kind.as_str(),
+                    "profile": resolved.profile,
+                    "secrets": secrets_json(resolved),
+                })),
                 Output::Text => {
                     let mut out = anstream::stdout();
                     let _ = writeln!(
@@ -440,6 +479,7 @@ pub(crate) fn status(resolved: &Resolved, output: Output) -> Result<(), Failure>
                         "method: {method} (nothing to refresh)\nenvironment: {}\nprofile: {}",
                         resolved.kind, resolved.profile
                     );
+                    write_secret_sources(&mut out, resolved);
                 }
             }
             Ok(())
@@ -449,8 +489,15 @@ pub(crate) fn status(resolved: &Resolved, output: Output) -> Result<(), Failure>
 
 /// Prints what the profile's token file says, with no secret.
 fn report_tokens(resolved: &Resolved, output: Output, event: &str) -> Result<(), Failure> {
-    let tokens = resolved.store().load().map_err(|e| {
-        Failure::configuration(Code::TokenStoreUnreadable, e.to_string(), "log in again")
+    let location = resolved.token_location()?;
+    // `--token-store postgres://…`: one connection id's row of a shared table.
+    let shared = resolved
+        .shared_store
+        .as_ref()
+        .and_then(|s| crate::pgstore::describe(&s.url, s.connection.as_deref()));
+    let tokens = resolved.store()?.load().map_err(|e| match &shared {
+        Some(_) => Failure::store(&e),
+        None => Failure::configuration(Code::TokenStoreUnreadable, e.to_string(), "log in again"),
     })?;
     let now = now();
     let Some(tokens) = tokens else {
@@ -475,7 +522,14 @@ fn report_tokens(resolved: &Resolved, output: Output, event: &str) -> Result<(),
             "method": "oauth",
             "environment": resolved.kind.as_str(),
             "profile": resolved.profile,
-            "token_file": resolved.token_path(),
+            "token_storage": if shared.is_some() { "postgres" } else { storage_name(&location) },
+            "token_store": shared,
+            "keychain_backend": matches!(location, TokenLocation::Keychain(_)).then_some(crate::keychain::BACKEND),
+            "token_file": match &location {
+                TokenLocation::File { path, .. } => Some(path),
+                TokenLocation::Keychain(_) => None,
+            },
+            "secrets": secrets_json(resolved),
             "access_token_expires_at": tokens.expires_at.unix_secs(),
             "access_token_expires_in_secs": expires_in,
             "has_refresh_token": tokens.refresh_token.is_some(),
@@ -493,11 +547,15 @@ fn report_tokens(resolved: &Resolved, output: Output, event: &str) -> Result<(),
             };
             let _ = writeln!(
                 out,
-                "method: oauth\nenvironment: {}\nprofile: {}\ntoken file: {}",
+                "method: oauth\nenvironment: {}\nprofile: {}\ntokens: {}",
                 resolved.kind,
                 resolved.profile,
-                resolved.token_path().display()
+                shared.as_ref().map_or_else(
+                    || describe_location(&location),
+                    |shared| format!("PostgreSQL {shared}")
+                )
             );
+            write_secret_sources(&mut out, resolved);
             let _ = writeln!(out, "access token: {access}");
             match (refresh_age, days_left) {
                 (Some(age), Some(left)) => {
@@ -527,6 +585,53 @@ fn report_tokens(resolved: &Resolved, output: Output, event: &str) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// `keychain` or `file`.
+fn storage_name(location: &TokenLocation) -> &'static str {
+    match location {
+        TokenLocation::File { .. } => "file",
+        TokenLocation::Keychain(_) => "keychain",
+    }
+}
+
+/// Where the tokens are, in words.
+pub(crate) fn describe_location(location: &TokenLocation) -> String {
+    match location {
+        TokenLocation::Keychain(_) => {
+            format!("OS keychain ({})", crate::keychain::BACKEND)
+        }
+        TokenLocation::File {
+            path,
+            legacy: false,
+        } => format!("file {} (insecure storage, as asked)", path.display()),
+        TokenLocation::File { path, legacy: true } => format!(
+            "file {} (from before the keychain: `qonto profile migrate` moves it there)",
+            path.display()
+        ),
+    }
+}
+
+/// Where each secret in use came from, as JSON (`{"client_secret": "keychain"}`).
+fn secrets_json(resolved: &Resolved) -> serde_json::Value {
+    resolved
+        .secret_sources
+        .iter()
+        .map(|(name, source)| ((*name).to_owned(), json!(source.as_str())))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// One line per secret in use: `client secret: OS keychain (linux-keyutils)`.
+fn write_secret_sources(out: &mut dyn Write, resolved: &Resolved) {
+    for (name, source) in &resolved.secret_sources {
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            name.replace('_', " "),
+            crate::profile::describe_source(*source)
+        );
+    }
 }
 
 /// `qonto auth refresh`.

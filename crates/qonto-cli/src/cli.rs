@@ -21,6 +21,23 @@ Secrets are best given through environment variables (QONTO_API_KEY, QONTO_SECRE
 QONTO_ACCESS_TOKEN, QONTO_CLIENT_SECRET, QONTO_STAGING_TOKEN) or `-` to read from stdin:
 values typed as flags stay in your shell history.";
 
+/// The command definition, with the manual pages listed after the help.
+pub(crate) fn command() -> clap::Command {
+    let command = <Cli as clap::CommandFactory>::command();
+    let mut pages = String::from("Manual pages (man PAGE):");
+    let mut line = pages.len();
+    for page in crate::man::page_names(&command) {
+        if line + page.len() + 2 > 92 {
+            pages.push_str("\n ");
+            line = 1;
+        }
+        pages.push(' ');
+        pages.push_str(&page);
+        line += page.len() + 1;
+    }
+    command.after_help(format!("{EXIT_CODES}\n\n{pages}"))
+}
+
 /// Log in to, check and troubleshoot access to the Qonto Business API.
 #[derive(Debug, Parser)]
 #[command(name = "qonto", version, after_help = EXIT_CODES, arg_required_else_help = true)]
@@ -87,6 +104,27 @@ pub(crate) struct Global {
     /// on every API call, and pre-selected by `auth login`.
     #[arg(long, global = true, env = "QONTO_ORGANIZATION_ID")]
     pub(crate) organization_id: Option<String>,
+    /// Keep OAuth tokens in this PostgreSQL database (`postgres://user@host:port/database`): the
+    /// table of qonto-store-postgres that an application's replicas share, one consent per
+    /// connection id (with --connection). Default: this profile's own keychain item or file.
+    /// Sealed rows need their keys in QONTO_TOKEN_STORE_KEYS (`ID=BASE64,…`, current first).
+    #[arg(
+        long,
+        global = true,
+        env = "QONTO_TOKEN_STORE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub(crate) token_store: Option<String>,
+    /// The connection id (an organization id, a customer id) whose consent to use in the
+    /// --token-store database.
+    #[arg(
+        long = "connection",
+        global = true,
+        env = "QONTO_CONNECTION_ID",
+        value_name = "ID"
+    )]
+    pub(crate) connection: Option<String>,
     /// Profile of the config file to use [default: default].
     #[arg(long, global = true, env = "QONTO_PROFILE")]
     pub(crate) profile: Option<String>,
@@ -96,6 +134,55 @@ pub(crate) struct Global {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
     pub(crate) output: Output,
+    /// Keep this profile's secrets and OAuth tokens in files readable only by you (config.toml
+    /// and tokens/PROFILE.json) instead of the OS keychain; also `storage = "file"` in the
+    /// profile.
+    #[arg(
+        long,
+        global = true,
+        env = "QONTO_INSECURE_STORAGE",
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
+    pub(crate) insecure_storage: bool,
+    /// When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value_t = ColorArg::Auto
+    )]
+    pub(crate) color: ColorArg,
+    /// Show what happens on stderr: each call's span (method, path, status, trace id, token
+    /// fingerprint), token refreshes, retries, rate limits; -vv adds every answer, -vvv the
+    /// HTTP client's own events. Never a secret.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+    /// Trust only the certificate authorities of this PEM file for HTTPS (a TLS-inspecting
+    /// proxy, a private CA) instead of Mozilla's roots.
+    #[arg(long, global = true, env = "QONTO_CA_CERT", value_name = "FILE")]
+    pub(crate) ca_cert: Option<PathBuf>,
+}
+
+impl Global {
+    /// A secret's value as given by its flag or variable, and the variable's name.
+    pub(crate) fn secret(&self, name: &str) -> (Option<&String>, &'static str) {
+        match name {
+            "api_key" => (self.api_key.as_ref(), "QONTO_API_KEY"),
+            "secret_key" => (self.secret_key.as_ref(), "QONTO_SECRET_KEY"),
+            "client_secret" => (self.client_secret.as_ref(), "QONTO_CLIENT_SECRET"),
+            "staging_token" => (self.staging_token.as_ref(), "QONTO_STAGING_TOKEN"),
+            _ => (self.access_token.as_ref(), "QONTO_ACCESS_TOKEN"),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq, ValueEnum)]
+pub(crate) enum ColorArg {
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 impl std::fmt::Debug for Global {
@@ -115,6 +202,7 @@ impl std::fmt::Debug for Global {
             .field("organization_id", &self.organization_id)
             .field("profile", &self.profile)
             .field("output", &self.output)
+            .field("insecure_storage", &self.insecure_storage)
             .finish_non_exhaustive()
     }
 }
@@ -166,10 +254,49 @@ pub(crate) enum Command {
     /// Check webhook deliveries: `qonto webhook verify`.
     #[command(subcommand)]
     Webhook(crate::webhook::WebhookCommand),
+    /// Named profiles of the config file, and where their secrets are stored.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
     /// Print shell completions.
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
+    },
+    /// Write the manual pages (roff, one per command) to a directory: for packagers.
+    #[command(name = "man-pages", hide = true)]
+    ManPages {
+        /// The directory (created if missing).
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProfileCommand {
+    /// List the profiles of config.toml.
+    List,
+    /// Show a profile's settings, which secrets are set and where they are stored (never a
+    /// secret's value).
+    Show {
+        /// The profile [default: --profile, or `default`].
+        name: Option<String>,
+    },
+    /// Add a profile from the settings given as flags or QONTO_* variables: its secrets go
+    /// to the OS keychain (to config.toml with --insecure-storage), the rest to config.toml.
+    Add {
+        /// The new profile's name.
+        name: String,
+    },
+    /// Remove a profile: its table in config.toml, its secrets and its stored tokens (run
+    /// `qonto auth logout` first to also revoke the consent).
+    Remove {
+        /// The profile.
+        name: String,
+    },
+    /// Move a profile's secrets (config.toml) and tokens (tokens/PROFILE.json) to the OS
+    /// keychain.
+    Migrate {
+        /// The profile [default: --profile, or `default`].
+        name: Option<String>,
     },
 }
 
@@ -238,6 +365,39 @@ pub(crate) struct RequestArgs {
     /// JSON body.
     #[arg(long)]
     pub(crate) data: Option<String>,
+    /// Extra header, as 'Name: value' (repeatable). Authorization, the staging token and the
+    /// SCA headers are set by the command and refused here.
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub(crate) headers: Vec<String>,
+    /// Query pair, as key=value (repeatable), percent-encoded for you.
+    #[arg(long = "query", value_name = "KEY=VALUE")]
+    pub(crate) query: Vec<String>,
+    /// Idempotency key of this write (default: a fresh UUID v4 for POST, PUT, PATCH and
+    /// DELETE). Reuse it only to repeat the same operation within 30 minutes.
+    #[arg(long, conflicts_with = "no_idempotency_key")]
+    pub(crate) idempotency_key: Option<String>,
+    /// Send no idempotency key.
+    #[arg(long)]
+    pub(crate) no_idempotency_key: bool,
+    /// How the user approves a write needing strong customer authentication.
+    #[arg(long, value_enum)]
+    pub(crate) sca_preference: Option<ScaPreferenceArg>,
+    /// How long to wait for the approval, in seconds (1 to 900, the session's 15 minutes).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=900))]
+    pub(crate) sca_timeout: Option<u64>,
+}
+
+/// `X-Qonto-2fa-Preference`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum ScaPreferenceArg {
+    /// A notification on the user's paired phone (Qonto's default).
+    PairedDevice,
+    /// An SMS link to a passkey.
+    Passkey,
+    /// A one-time code by SMS, read from the terminal or standard input (Embed partners).
+    SmsOtp,
+    /// The sandbox's simulated decision (`qonto mock serve`: POST /_mock/sca/allow).
+    Mock,
 }
 
 #[derive(Debug, Subcommand)]
@@ -277,6 +437,27 @@ pub(crate) struct MockArgs {
     /// default).
     #[arg(long, value_name = "SECS")]
     pub(crate) retry_after: Option<u64>,
+    /// Lifetime of the access tokens it issues (`expires_in`), in seconds [default: 3600]:
+    /// short-lived tokens make a client refresh within a test.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub(crate) access_token_ttl: Option<u64>,
+    /// Play a user with no paired device: SCA with the default method answers the token-less
+    /// 428 (`sca_not_enrolled`); `--sca-preference mock` or `passkey` still work.
+    #[arg(long)]
+    pub(crate) sca_no_device: bool,
+    /// Decide every SCA session as soon as it opens; without it, decide with
+    /// POST /_mock/sca/allow (or deny), or the sandbox's POST /v2/mocked_sca_sessions/TOKEN/allow.
+    #[arg(long, value_enum, value_name = "DECISION")]
+    pub(crate) sca_auto: Option<ScaDecisionArg>,
+}
+
+/// A user's answer to an SCA request, for `mock serve --sca-auto`.
+#[derive(Clone, Copy, Debug, Eq, PartialEq, ValueEnum)]
+pub(crate) enum ScaDecisionArg {
+    /// Approve.
+    Allow,
+    /// Refuse.
+    Deny,
 }
 
 #[derive(Clone, Copy, Debug, Eq, PartialEq, ValueEnum)]

@@ -8,7 +8,6 @@ use qonto_auth_core::facts::{PROBE_PATH, USER_ORGANIZATION_SCOPE};
 use qonto_auth_core::header::AuthMethod;
 use qonto_auth_core::http::Method;
 use qonto_auth_core::lifecycle::Event;
-use qonto_store::TokenStore;
 
 use crate::cli::Output;
 use crate::failure::{Failure, exit_code};
@@ -22,7 +21,17 @@ pub(crate) fn findings(resolved: &Resolved) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut user_consent = false;
     let stored = if oauth {
-        match resolved.store().load() {
+        let loaded = resolved.store().map_err(|f| f.0).and_then(|store| {
+            store.load().map_err(|error| {
+                Failure::configuration(
+                    Code::TokenStoreUnreadable,
+                    error.to_string(),
+                    "log in again: `qonto auth login`",
+                )
+                .0
+            })
+        });
+        match loaded {
             Ok(tokens) => {
                 // A User OAuth flow consent (its scope lists organizations) acts for one
                 // organization per call: one must be named.
@@ -32,15 +41,8 @@ pub(crate) fn findings(resolved: &Resolved) -> Vec<Finding> {
                     .is_some_and(|s| s.split(' ').any(|s| s == USER_ORGANIZATION_SCOPE));
                 tokens.is_some()
             }
-            Err(error) => {
-                findings.push(
-                    Failure::configuration(
-                        Code::TokenStoreUnreadable,
-                        error.to_string(),
-                        "log in again: `qonto auth login`",
-                    )
-                    .0,
-                );
+            Err(finding) => {
+                findings.push(finding);
                 false
             }
         }

@@ -7,31 +7,45 @@
 mod auth;
 mod cli;
 mod commands;
+#[cfg(feature = "mock")]
 mod demo;
 mod doctor;
 mod failure;
+mod keychain;
+mod man;
+#[cfg(feature = "mock")]
 mod mock;
 mod output;
+mod pgstore;
+mod profile;
 mod secret;
 mod settings;
+mod transport;
 mod webhook;
 
 use std::io::Write;
 use std::process::ExitCode;
 
+use clap::FromArgMatches;
 use clap::parser::ValueSource;
-use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{
-    AccountsCommand, AuthCommand, Cli, Command, MockCommand, OrganizationsCommand, Output,
-    SECRET_ARGS,
+    AccountsCommand, AuthCommand, Cli, ColorArg, Command, MockCommand, OrganizationsCommand,
+    Output, SECRET_ARGS,
 };
 use crate::failure::{Failure, exit};
 use crate::output::{finding_json, print_json, write_checklist};
 use crate::settings::Resolved;
 
 fn main() -> ExitCode {
-    let matches = match Cli::command().try_get_matches() {
+    let color = color_from_args();
+    apply_color(color);
+    let command = cli::command().color(match color {
+        ColorArg::Auto => clap::ColorChoice::Auto,
+        ColorArg::Always => clap::ColorChoice::Always,
+        ColorArg::Never => clap::ColorChoice::Never,
+    });
+    let matches = match command.try_get_matches() {
         Ok(matches) => matches,
         Err(error) => exit_on_usage_error(&error),
     };
@@ -39,9 +53,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => error.exit(),
     };
+    apply_color(cli.global.color);
     warn_about_secret_flags(&matches);
     let output = cli.global.output;
-    let result = run(cli);
+    let result =
+        transport::init(cli.global.verbose, cli.global.ca_cert.as_deref()).and_then(|()| run(cli));
     ExitCode::from(match result {
         Ok(code) => code,
         Err(failure) => {
@@ -49,6 +65,40 @@ fn main() -> ExitCode {
             failure.exit_code()
         }
     })
+}
+
+/// `--color` as written, read before clap parses the line so that its own help and errors
+/// follow it too.
+fn color_from_args() -> ColorArg {
+    let mut color = ColorArg::Auto;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--" {
+            break;
+        }
+        let value = match arg.strip_prefix("--color") {
+            Some("") => args.next(),
+            Some(rest) => rest.strip_prefix('=').map(str::to_owned),
+            None => None,
+        };
+        match value.as_deref() {
+            Some("always") => color = ColorArg::Always,
+            Some("never") => color = ColorArg::Never,
+            Some("auto") => color = ColorArg::Auto,
+            _ => {}
+        }
+    }
+    color
+}
+
+/// Colours on stdout and stderr: `auto` colours a terminal unless NO_COLOR is set (and
+/// CLICOLOR_FORCE forces them), `always` and `never` say it all.
+fn apply_color(color: ColorArg) {
+    anstream::ColorChoice::write_global(match color {
+        ColorArg::Auto => anstream::ColorChoice::Auto,
+        ColorArg::Always => anstream::ColorChoice::Always,
+        ColorArg::Never => anstream::ColorChoice::Never,
+    });
 }
 
 /// Prints a command-line error and exits as clap would, but never with a secret in it: clap
@@ -78,7 +128,7 @@ fn exit_on_usage_error(error: &clap::Error) -> ! {
         if let Some(value) = &value {
             hidden.push(value);
         }
-        let command = Cli::command();
+        let command = cli::command();
         let is_command = |w: &str| command.get_subcommands().any(|c| c.get_name() == w);
         let secret_like = |w: &&str| w.len() >= 3 && !w.starts_with('-') && !is_command(w);
         for word in hidden.into_iter().filter(secret_like) {
@@ -130,15 +180,33 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             commands::organizations_list(&resolve()?, output).map(|()| exit::OK)
         }
         Command::Request(args) => commands::request(&resolve()?, args).map(|()| exit::OK),
+        #[cfg(feature = "mock")]
         Command::Mock(MockCommand::Serve(args)) => mock::serve(args, output).map(|()| exit::OK),
+        #[cfg(feature = "mock")]
         Command::Demo => demo::run(output),
+        #[cfg(not(feature = "mock"))]
+        Command::Mock(MockCommand::Serve(_)) | Command::Demo => Err(without_mock()),
         Command::Webhook(command) => webhook::run(command, output).map(|()| exit::OK),
+        Command::Profile(command) => profile::run(&cli.global, command).map(|()| exit::OK),
         Command::Completions { shell } => {
-            let mut command = Cli::command();
+            let mut command = cli::command();
             clap_complete::generate(*shell, &mut command, "qonto", &mut std::io::stdout());
             Ok(exit::OK)
         }
+        Command::ManPages { dir } => man::write_pages(dir).map(|()| exit::OK),
     }
+}
+
+/// `mock serve` and `demo` in a build without the mock: how to get them.
+#[cfg(not(feature = "mock"))]
+fn without_mock() -> Failure {
+    Failure::configuration(
+        qonto_auth_core::Code::MockStartFailed,
+        "this qonto was built without the local mock of Qonto (the `mock` feature, on by \
+         default), so `mock serve` and `demo` are not in it",
+        "install a build with the default features (`cargo install --path crates/qonto-cli`), \
+         or use the qonto-mock crate in your own tests",
+    )
 }
 
 fn report_failure(failure: &Failure, output: Output) {

@@ -3,22 +3,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Child, Stdio};
 
 use common::*;
-use qonto_mock::OAuthClient;
 
 const CLIENT_ID: &str = "cli-test-client";
 const CLIENT_SECRET: &str = "cli-test-secret-SENTINEL";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Setup {
     mock: MockServer,
@@ -27,19 +18,12 @@ struct Setup {
 }
 
 fn setup(name: &str) -> Setup {
-    let redirect = format!("http://127.0.0.1:{}/callback", free_port());
-    let client = OAuthClient {
-        client_id: CLIENT_ID.into(),
-        client_secret: CLIENT_SECRET.into(),
-        redirect_uris: vec![redirect.clone()],
-        allowed_scopes: vec!["offline_access".into(), "organization.read".into()],
-    };
-    let mock = MockServer::start(
-        MockConfig::default()
-            .with_client(client)
-            .with_auto_approve(true),
-    )
-    .unwrap();
+    let (mock, redirect) = mock_with_client(
+        MockConfig::default().with_auto_approve(true),
+        CLIENT_ID,
+        CLIENT_SECRET,
+        &["offline_access", "organization.read"],
+    );
     Setup {
         mock,
         dir: config_dir(name),
@@ -73,27 +57,12 @@ impl Setup {
         let mut command = self.qonto();
         command
             .args(["auth", "login", "--no-browser", "--output", "json"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .args(extra);
         if extra.contains(&"--paste") {
             command.stdin(Stdio::piped());
         }
-        let mut child = command.spawn().unwrap();
-        let stderr = BufReader::new(child.stderr.take().unwrap());
-        let url = stderr
-            .lines()
-            .map(Result::unwrap)
-            .find(|line| line.starts_with("http://"))
-            .expect("the authorize URL is printed");
-        (child, url)
+        spawn_for_url(&mut command)
     }
-}
-
-fn finish(child: Child) -> (i32, serde_json::Value) {
-    let output = child.wait_with_output().unwrap();
-    let json = serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
-    (output.status.code().unwrap(), json)
 }
 
 #[test]
@@ -183,23 +152,16 @@ fn login_times_out_cleanly() {
 
 #[test]
 fn the_user_flow_names_its_organization_on_every_command() {
-    let redirect = format!("http://127.0.0.1:{}/callback", free_port());
-    let client = OAuthClient {
-        client_id: CLIENT_ID.into(),
-        client_secret: CLIENT_SECRET.into(),
-        redirect_uris: vec![redirect.clone()],
-        allowed_scopes: vec![
-            "offline_access".into(),
-            "organization.read".into(),
-            "user_organization.read".into(),
+    let (mock, redirect) = mock_with_client(
+        MockConfig::default().with_auto_approve(true),
+        CLIENT_ID,
+        CLIENT_SECRET,
+        &[
+            "offline_access",
+            "organization.read",
+            "user_organization.read",
         ],
-    };
-    let mock = MockServer::start(
-        MockConfig::default()
-            .with_client(client)
-            .with_auto_approve(true),
-    )
-    .unwrap();
+    );
     let s = Setup {
         mock,
         dir: config_dir("user-flow"),

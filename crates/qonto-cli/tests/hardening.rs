@@ -37,6 +37,7 @@ fn qonto_at(url: &str, dir: &Path) -> Command {
         .env("QONTO_API_BASE_URL", url)
         .env("QONTO_OAUTH_BASE_URL", url)
         .env("QONTO_CONFIG_DIR", dir)
+        .env("QONTO_INSECURE_STORAGE", "1")
         .env("NO_COLOR", "1")
         .stdin(Stdio::null());
     command
@@ -362,7 +363,7 @@ fn login_setup(name: &str) -> (MockServer, PathBuf, String) {
         .unwrap()
         .port();
     let redirect = format!("http://127.0.0.1:{port}/callback");
-    let client = qonto_mock::OAuthClient {
+    let client = OAuthClient {
         client_id: "slow-client".into(),
         client_secret: "slow-secret".into(),
         redirect_uris: vec![redirect.clone()],

@@ -120,3 +120,66 @@ fn mock_serve_browser_login_limits_and_retry_after() {
     assert!(limited.contains("Retry-After: 3\r\n"), "{limited}");
     stop(child);
 }
+
+#[test]
+fn help_lists_the_manual_pages() {
+    let output = Command::new(env!("CARGO_BIN_EXE_qonto"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    assert!(help.contains("Manual pages (man PAGE):"), "{help}");
+    for page in [
+        "qonto-auth-login",
+        "qonto-profile-show",
+        "qonto-webhook-verify",
+    ] {
+        assert!(help.contains(page), "{help}");
+    }
+    let dir = common::config_dir("man-pages");
+    let status = Command::new(env!("CARGO_BIN_EXE_qonto"))
+        .arg("man-pages")
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let page = std::fs::read_to_string(dir.join("qonto-profile-show.1")).unwrap();
+    assert!(page.starts_with(".ie \\n(.g .ds Aq"), "{page}");
+    assert!(page.contains("QONTO_INSECURE_STORAGE"), "{page}");
+}
+
+/// `doctor` without credentials: a checklist with a coloured FAIL where colours are on.
+fn doctor_colors(args: &[&str], no_color: bool) -> bool {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_qonto"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("QONTO_") || key == "NO_COLOR" || key.starts_with("CLICOLOR") {
+            command.env_remove(key);
+        }
+    }
+    if no_color {
+        command.env("NO_COLOR", "1");
+    }
+    let dir = common::config_dir(&format!("color-{}-{no_color}", args.join("")));
+    let output = command
+        .env("QONTO_CONFIG_DIR", &dir)
+        .arg("doctor")
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("FAIL"), "{text}");
+    text.contains('\u{1b}')
+}
+
+#[test]
+fn color_follows_the_flag_and_no_color() {
+    // Not a terminal: `auto` means no colour.
+    assert!(!doctor_colors(&[], false));
+    assert!(doctor_colors(&["--color", "always"], false));
+    assert!(
+        doctor_colors(&["--color=always"], true),
+        "always beats NO_COLOR"
+    );
+    assert!(!doctor_colors(&["--color", "never"], false));
+    assert!(!doctor_colors(&["--color", "auto"], true));
+}

@@ -7,23 +7,13 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use common::*;
-use qonto_auth_core::secret::{AccessToken, RefreshToken};
 use qonto_auth_core::{Timestamp, TokenSet};
 use qonto_mock::DEMO_CLIENT_SECRET;
 
 /// Writes tokens issued by the mock whose expiry (by the wall clock the CLI reads) is due for
 /// a refresh.
 fn write_due_tokens(mock: &MockServer, dir: &std::path::Path) -> TokenSet {
-    let issued = mock.issue_tokens(DEMO_CLIENT_ID, "offline_access organization.read");
-    let now = Timestamp::from_system_time(SystemTime::now());
-    let tokens = TokenSet {
-        access_token: AccessToken::new(issued.access_token),
-        expires_at: now + Duration::from_secs(120),
-        refresh_token: issued.refresh_token.map(RefreshToken::new),
-        refresh_issued_at: Some(now),
-        scope: Some(issued.scope),
-        refresh_pending_since: None,
-    };
+    let tokens = due_tokens(mock);
     std::fs::create_dir_all(dir.join("tokens")).unwrap();
     std::fs::write(dir.join("tokens/default.json"), tokens.to_persisted_json()).unwrap();
     tokens
@@ -62,14 +52,7 @@ fn two_processes_sharing_a_token_file_refresh_once() {
     let children: Vec<Child> = (0..2)
         .map(|_| request(&mock, &dir).spawn().unwrap())
         .collect();
-    for child in children {
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    assert_all_succeed(children);
     assert_eq!(mock.stats().token_calls("refresh_token"), 1);
     let after = stored(&dir);
     assert!(!after.same_tokens(&before), "the rotated tokens are stored");
@@ -285,14 +268,7 @@ fn five_processes_with_short_lived_tokens_refresh_once_between_them() {
     let children: Vec<Child> = (0..5)
         .map(|_| request(&mock, &dir).spawn().unwrap())
         .collect();
-    for child in children {
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    assert_all_succeed(children);
     assert_eq!(mock.stats().token_calls("refresh_token"), 1);
     assert_eq!(mock.stats().requests("/v2/organization", 200), 5);
 }

@@ -4,18 +4,15 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use zeroize::Zeroizing;
 
-use crate::safe_fs::{create_private_dir, open_lock_file, read_capped};
+use crate::safe_fs::{create_private_dir, lock_exclusive, read_capped};
 use crate::{StoreError, StoreGuard, TokenSet, TokenStore};
 
 /// The largest token file read (a token document is well under 4 KiB).
 const MAX_TOKEN_FILE: u64 = 64 * 1024;
-
-/// How often a waiting process retries the lock.
-const LOCK_POLL: Duration = Duration::from_millis(5);
 
 /// A JSON token file, replaced atomically, with an advisory lock on `<file>.lock`.
 #[derive(Debug)]
@@ -135,30 +132,15 @@ impl TokenStore for FileStore {
     fn lock(&self) -> Result<Box<dyn StoreGuard + '_>, StoreError> {
         let dir = parent_dir(&self.lock_path);
         create_private_dir(dir).map_err(self.io("create directory", dir))?;
-        let file =
-            open_lock_file(&self.lock_path).map_err(self.io("open lock", &self.lock_path))?;
-        let started = Instant::now();
-        loop {
-            match fs4::FileExt::try_lock(&file) {
-                Ok(()) => {
-                    return Ok(Box::new(FileGuard {
-                        store: self,
-                        _lock: file,
-                    }));
-                }
-                Err(fs4::TryLockError::WouldBlock) if started.elapsed() < self.lock_timeout => {
-                    // Waiting for another process's lock: poll, never proceed without it.
-                    std::thread::sleep(LOCK_POLL);
-                }
-                Err(fs4::TryLockError::WouldBlock) => {
-                    return Err(StoreError::LockTimeout {
-                        path: self.lock_path.display().to_string(),
-                    });
-                }
-                Err(fs4::TryLockError::Error(e)) => {
-                    return Err(self.io("lock", &self.lock_path)(e));
-                }
-            }
+        match lock_exclusive(&self.lock_path, self.lock_timeout) {
+            Ok(file) => Ok(Box::new(FileGuard {
+                store: self,
+                _lock: file,
+            })),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => Err(StoreError::LockTimeout {
+                path: self.lock_path.display().to_string(),
+            }),
+            Err(e) => Err(self.io("lock", &self.lock_path)(e)),
         }
     }
 

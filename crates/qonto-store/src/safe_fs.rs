@@ -5,6 +5,10 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
 use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How often a waiting process retries a lock.
+const LOCK_POLL: Duration = Duration::from_millis(5);
 
 /// Reads `path` if it is a regular file of at most `max` bytes; `Ok(None)` when it does not
 /// exist. A FIFO, a device (a symlink to `/dev/zero`), a directory or a larger file is an
@@ -51,6 +55,35 @@ pub fn open_lock_file(path: &Path) -> io::Result<File> {
     }
     restrict(&file)?;
     Ok(file)
+}
+
+/// Takes the exclusive advisory lock of the lock file at `path` (opened as
+/// [`open_lock_file`] opens it), polling until `timeout` passes: it never proceeds without
+/// the lock. The lock is held while the returned file is open and released when it is closed,
+/// also when the process dies.
+///
+/// # Errors
+///
+/// [`io::ErrorKind::TimedOut`] when another holder kept the lock for `timeout`, or the I/O
+/// error.
+pub fn lock_exclusive(path: &Path, timeout: Duration) -> io::Result<File> {
+    let file = open_lock_file(path)?;
+    let started = Instant::now();
+    loop {
+        match fs4::FileExt::try_lock(&file) {
+            Ok(()) => return Ok(file),
+            Err(fs4::TryLockError::WouldBlock) if started.elapsed() < timeout => {
+                std::thread::sleep(LOCK_POLL);
+            }
+            Err(fs4::TryLockError::WouldBlock) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "another process holds the lock",
+                ));
+            }
+            Err(fs4::TryLockError::Error(e)) => return Err(e),
+        }
+    }
 }
 
 /// Creates `dir` and its missing parents, readable by the owner only (0700 on Unix).
