@@ -73,6 +73,13 @@ pub fn show(ns: f64) -> String {
     }
 }
 
+/// The median of the ratios of paired samples (`values[i] / baselines[i]`, one pair per
+/// round), the figure a comparison in rotating rounds reports.
+pub fn median_ratio(values: &[f64], baselines: &[f64]) -> f64 {
+    let mut ratios: Vec<f64> = values.iter().zip(baselines).map(|(v, b)| v / b).collect();
+    median(&mut ratios)
+}
+
 /// One result line: the figure, its baseline, and their ratio.
 pub fn line(name: &str, value: f64, baseline_name: &str, baseline: f64) -> String {
     let ratio = if baseline > 0.0 {

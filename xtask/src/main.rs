@@ -3,15 +3,27 @@
 //! Commands: `ci` (everything below, in order), `lint` (fmt check and clippy), `test`, `docs`
 //! (rustdoc with warnings denied), `core-purity` (the core depends on no runtime, HTTP client or
 //! TLS crate), `deny` (cargo-deny bans, licenses, sources; skipped with a note when cargo-deny
-//! is not installed), `bench`, `fmt`, and `fuzz` (cargo-fuzz targets; not part of `ci`).
+//! is not installed), `man` (the manual pages of `qonto` in docs/man; `ci` runs `man --check`),
+//! `features` (each TLS feature of the transports and adapters, and none, built and tested on
+//! its own), `examples` (the adapters' examples against the mock), `package` (`cargo package`
+//! of every published crate; `ci` runs it with `--no-verify`),
+//! `bench`, `fmt`, `fuzz` (cargo-fuzz targets; not part of `ci`), and
+//! `cluster` (4 replicas on PostgreSQL through expiry windows, a SIGKILL and a database
+//! restart; see `cluster.rs`). `cluster-replica` is one of its replicas, started by it.
 #![allow(
     clippy::print_stdout,
     clippy::print_stderr,
     reason = "a command-line tool reports on stdout/stderr"
 )]
 
+mod cluster;
+mod features;
 mod fuzz;
+mod man;
+mod package;
+mod plan;
 mod purity;
+mod replica;
 
 use std::process::{Command, ExitCode};
 
@@ -30,8 +42,16 @@ fn main() -> ExitCode {
         "bench" => bench(&args[1..]),
         "fmt" => cargo(&["fmt", "--all"]),
         "fuzz" => fuzz::run(&args[1..]),
+        "features" => features::run(),
+        "examples" => features::examples(),
+        "package" => package::run(&args[1..]),
+        "man" => man::run(&args[1..]),
+        "cluster" => cluster::run(&args[1..]),
+        "cluster-replica" => replica::run(&args[1..]),
         _ => {
-            println!("usage: cargo xtask <ci|lint|test|docs|core-purity|deny|bench|fmt|fuzz>");
+            println!(
+                "usage: cargo xtask <ci|lint|test|docs|core-purity|deny|bench|fmt|fuzz|cluster|features|examples|package>"
+            );
             Ok(())
         }
     };
@@ -46,7 +66,19 @@ fn main() -> ExitCode {
 
 fn ci() -> Result {
     lint()?;
+    man::run(&["--check".to_owned()])?;
+    // A packager's build: the CLI without the mock (and so without tokio).
+    cargo(&[
+        "check",
+        "-p",
+        "qonto-cli",
+        "--no-default-features",
+        "--locked",
+    ])?;
     test()?;
+    features::run()?;
+    features::examples()?;
+    package::run(&["--no-verify".to_owned()])?;
     docs()?;
     core_purity()?;
     deny()
@@ -132,7 +164,7 @@ fn cargo(args: &[&str]) -> Result {
     step(Command::new(cargo_bin()).args(args))
 }
 
-fn step(command: &mut Command) -> Result {
+pub(crate) fn step(command: &mut Command) -> Result {
     println!("$ {}", render(command));
     let status = command.status().map_err(|e| format!("cannot start: {e}"))?;
     if status.success() {
@@ -154,7 +186,7 @@ fn render(command: &Command) -> String {
     )
 }
 
-fn cargo_bin() -> String {
+pub(crate) fn cargo_bin() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
 

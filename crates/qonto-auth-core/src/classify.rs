@@ -228,6 +228,7 @@ impl ErrorKind {
 
 /// One entry of a JSON:API `errors` array.
 #[derive(Clone, Debug, Eq, PartialEq)]
+#[non_exhaustive]
 pub struct ErrorDetail {
     /// The machine-readable code, such as `not_in_list`.
     pub code: Option<String>,
@@ -240,6 +241,7 @@ pub struct ErrorDetail {
 /// A failed response, classified. Never holds a successful body.
 #[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
 #[error("{} [{}]{}", kind.message(), kind.code(), trace_suffix(trace_id.as_deref()))]
+#[non_exhaustive]
 pub struct ApiError {
     /// What kind of failure this is.
     pub kind: ErrorKind,

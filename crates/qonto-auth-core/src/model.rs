@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 /// `GET /v2/organization`.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
+#[non_exhaustive]
 pub struct OrganizationResponse {
     /// The authenticated organization.
     pub organization: Organization,
@@ -56,6 +57,7 @@ pub struct BankAccount {
 
 /// One page of `GET /v2/bank_accounts`.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
+#[non_exhaustive]
 pub struct BankAccountsPage {
     /// The accounts on this page.
     pub bank_accounts: Vec<BankAccount>,
@@ -65,6 +67,7 @@ pub struct BankAccountsPage {
 
 /// The `meta` block of paginated lists.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
+#[non_exhaustive]
 pub struct PageMeta {
     /// This page's number (from 1).
     pub current_page: u32,

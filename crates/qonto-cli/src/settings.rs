@@ -425,7 +425,7 @@ impl Resolved {
     /// replace or remove it).
     pub(crate) fn client_replacing_store(&self) -> Result<Client, Failure> {
         let environment = self.environment()?;
-        let builder = Client::builder(environment);
+        let builder = crate::transport::configure(Client::builder(environment));
         match &self.credential {
             Credential::ApiKey(raw) => {
                 let key = ApiKey::parse(raw.expose()).map_err(|p| {

@@ -8,7 +8,7 @@ use qonto_auth_core::header::ExactCase;
 use qonto_auth_core::http;
 use qonto_auth_core::lifecycle::{NetworkFailure, SendStage};
 
-use qonto_transport::{Clock, Error, TransportConfig};
+use qonto_transport::{Clock, Error, TlsRoots, TransportConfig};
 
 /// What the I/O of a client needs; cheap to clone into an attempt's task.
 #[derive(Clone)]
@@ -31,59 +31,135 @@ impl Io {
         &self,
         request: Request<Vec<u8>>,
     ) -> Result<Response<Vec<u8>>, SendFailure> {
-        execute(&self.http, self.max_body, request).await
+        let answer = execute(&self.http, self.max_body, request).await;
+        qonto_transport::trace::answered(&answer);
+        answer
+    }
+}
+
+impl crate::ClientBuilder {
+    /// Lets `configure` change reqwest's client builder (a proxy, a local address, DNS, pool
+    /// settings …) before the client is built.
+    ///
+    /// The settings this crate relies on are applied again afterwards, so the hook cannot
+    /// undo them: HTTP/1.1 only with title-case header names (the staging header's casing),
+    /// no redirects, the timeouts and user agent of the [`TransportConfig`], and TLS as the
+    /// crate features and [`TransportConfig::tls_roots`] choose (set root certificates
+    /// there, not in the hook). The body cap is enforced when reading.
+    ///
+    /// ```no_run
+    /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let key = qonto_reqwest::qonto_auth_core::credentials::ApiKey::parse("login:secret")?;
+    /// let proxy = reqwest::Proxy::https("http://proxy.internal:3128")?;
+    /// let client = qonto_reqwest::Client::builder(qonto_reqwest::qonto_auth_core::Environment::production())
+    ///     .configure_http_client(move |builder| builder.proxy(proxy.clone()))
+    ///     .api_key(key)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn configure_http_client(
+        mut self,
+        configure: impl Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync + 'static,
+    ) -> Self {
+        self.settings.transport.set_http_hook(configure);
+        self
     }
 }
 
 /// A reqwest client configured for Qonto: HTTP/1.1 only with title-case header names (so
-/// `X-Qonto-Staging-Token` keeps its documented casing), no redirects, timeouts always set.
+/// `X-Qonto-Staging-Token` keeps its documented casing), no redirects, timeouts always set,
+/// applied after the user's hook.
 pub(crate) fn http_client(config: &TransportConfig) -> Result<reqwest::Client, Error> {
-    let builder = reqwest::Client::builder()
+    let builder = config
+        .apply_http_hook(reqwest::Client::builder())
         .http1_only()
         .http1_title_case_headers()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(config.connect_timeout)
         .timeout(config.timeout)
         .user_agent(config.user_agent.as_str());
-    tls(builder)?.build().map_err(|e| {
-        Error::Network(NetworkFailure {
-            stage: SendStage::NotSent,
-            description: format!("could not set up the HTTP client: {}", describe(&e)),
-        })
+    tls(builder, &config.tls_roots)?.build().map_err(|e| {
+        setup_error(format!(
+            "could not set up the HTTP client: {}",
+            describe(&e)
+        ))
     })
 }
 
-/// rustls with the ring provider and the webpki roots; chosen whenever the `rustls` feature
-/// is on, so enabling `native-tls` as well changes nothing.
+/// A client that cannot be built: nothing was sent.
+fn setup_error(description: String) -> Error {
+    Error::Network(NetworkFailure {
+        stage: SendStage::NotSent,
+        description,
+    })
+}
+
+/// rustls with the ring provider and the roots [`TlsRoots`] names: Mozilla's (webpki-roots),
+/// the platform verifier, or a custom bundle. Chosen whenever the `rustls` feature is on, so
+/// enabling `native-tls` as well changes nothing.
 #[cfg(feature = "rustls")]
-fn tls(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, Error> {
+fn tls(builder: reqwest::ClientBuilder, roots: &TlsRoots) -> Result<reqwest::ClientBuilder, Error> {
     use std::sync::Arc;
 
+    use rustls::RootCertStore;
+    use rustls_platform_verifier::BuilderVerifierExt;
+
+    let tls_error = |e: rustls::Error| setup_error(format!("could not set up TLS: {e}"));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+    let versions = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| {
-            Error::Network(NetworkFailure {
-                stage: SendStage::NotSent,
-                description: format!("could not set up TLS: {e}"),
-            })
-        })?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .map_err(tls_error)?;
+    let verified = match roots {
+        TlsRoots::Platform => versions.with_platform_verifier().map_err(tls_error)?,
+        TlsRoots::Custom(bundle) => {
+            let mut store = RootCertStore::empty();
+            for der in bundle.certificates() {
+                store.add(der.to_vec().into()).map_err(tls_error)?;
+            }
+            versions.with_root_certificates(store)
+        }
+        // `TlsRoots` may grow: anything else is the default, Mozilla's roots.
+        _ => versions.with_root_certificates(RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        }),
+    };
+    let mut config = verified.with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(builder.tls_backend_preconfigured(config))
 }
 
+/// The platform's TLS library, with the system's roots, Mozilla's (webpki-root-certs) or a
+/// custom bundle.
 #[cfg(all(feature = "native-tls", not(feature = "rustls")))]
-fn tls(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, Error> {
-    Ok(builder.tls_backend_native())
+fn tls(builder: reqwest::ClientBuilder, roots: &TlsRoots) -> Result<reqwest::ClientBuilder, Error> {
+    let certificate = |der: &[u8]| {
+        reqwest::Certificate::from_der(der)
+            .map_err(|e| setup_error(format!("could not read a root certificate: {e}")))
+    };
+    let builder = builder.tls_backend_native();
+    Ok(match roots {
+        TlsRoots::Platform => builder,
+        TlsRoots::Custom(bundle) => builder.tls_certs_only(
+            bundle
+                .certificates()
+                .map(certificate)
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        _ => builder.tls_certs_only(
+            webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                .iter()
+                .map(|der| certificate(der))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+    })
 }
 
+/// Without a TLS feature reqwest refuses `https` URLs itself.
 #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
-fn tls(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, Error> {
+fn tls(
+    builder: reqwest::ClientBuilder,
+    _roots: &TlsRoots,
+) -> Result<reqwest::ClientBuilder, Error> {
     Ok(builder)
 }
 

@@ -3,12 +3,33 @@
 
 use qonto_auth_core::Environment;
 
-use crate::{Error, StaticCredential};
+use qonto_auth_core::Timestamp;
+use qonto_auth_core::call::{Call, CallStep, ScaChallenge};
+use qonto_auth_core::secret::Fingerprint;
+
+use crate::{Error, ScaPending, SharedLifecycle, StaticCredential};
+
+/// Defines a transport's `ClientBuilder`: a struct over a `settings` field (a
+/// [`ClientSettings`](crate::ClientSettings)) that the transport's `wire.rs` also reaches, for
+/// the HTTP client hook. Its methods come from [`builder_setters!`] and the transport.
+#[macro_export]
+#[doc(hidden)] // Plumbing of the transports (see the crate docs).
+macro_rules! client_builder {
+    () => {
+        /// Builds a [`Client`] with non-default transport settings, clock or lifecycle policy.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct ClientBuilder {
+            pub(crate) settings: $crate::ClientSettings,
+        }
+    };
+}
 
 /// Expands what every transport's `ClientBuilder` has over its `settings` field (a
 /// [`ClientSettings`](crate::ClientSettings)): `new`, with the transport's user agent, and
 /// the setters.
 #[macro_export]
+#[doc(hidden)] // Plumbing of the transports (see the crate docs).
 macro_rules! builder_setters {
     ($agent:expr) => {
         /// Starts a builder for an environment.
@@ -18,9 +39,16 @@ macro_rules! builder_setters {
             }
         }
 
-        /// Sets timeouts, the body cap and the user agent.
+        /// Sets timeouts, the body cap, the user agent and the TLS roots.
         pub fn transport(mut self, config: $crate::TransportConfig) -> Self {
-            self.settings.transport = config;
+            self.settings.transport = config.keeping_hook_of(&self.settings.transport);
+            self
+        }
+
+        /// Sets which certificate authorities HTTPS trusts, keeping the other transport
+        /// settings.
+        pub fn tls_roots(mut self, roots: $crate::TlsRoots) -> Self {
+            self.settings.transport.tls_roots = roots;
             self
         }
 
@@ -43,11 +71,24 @@ macro_rules! builder_setters {
 /// `Arc<ClientParts<D, I>>` whose driver `D` has a `life` ([`SharedLifecycle`](crate::SharedLifecycle))
 /// and whose I/O `I` has a `clock`.
 #[macro_export]
+#[doc(hidden)] // Plumbing of the transports (see the crate docs).
 macro_rules! client_basics {
     () => {
         /// A builder for non-default settings.
         pub fn builder(environment: ::qonto_auth_core::Environment) -> ClientBuilder {
             ClientBuilder::new(environment)
+        }
+
+        /// A client using a static API key, with default settings.
+        ///
+        /// # Errors
+        ///
+        /// When the HTTP client cannot be set up (TLS initialisation).
+        pub fn api_key(
+            environment: ::qonto_auth_core::Environment,
+            key: ::qonto_auth_core::credentials::ApiKey,
+        ) -> Result<Self, $crate::Error> {
+            ClientBuilder::new(environment).api_key(key)
         }
 
         /// The environment this client talks to.
@@ -57,7 +98,8 @@ macro_rules! client_basics {
 
         /// The OAuth lifecycle status (no secrets), for OAuth clients.
         pub fn oauth_status(&self) -> Option<::qonto_auth_core::lifecycle::LifecycleStatus> {
-            Some(self.0.oauth().ok()?.life.status(self.0.io.clock.now()))
+            use $crate::HoldsLifecycle as _;
+            Some(self.0.oauth().ok()?.life().status(self.0.io.clock.now()))
         }
 
         /// The lifecycle's events since the last call (refreshes, in-doubt refreshes, a refresh
@@ -65,7 +107,7 @@ macro_rules! client_basics {
         pub fn take_events(&self) -> Vec<::qonto_auth_core::lifecycle::Event> {
             self.0
                 .oauth()
-                .map(|d| d.life.take_events())
+                .map(|d| $crate::HoldsLifecycle::life(d).take_events())
                 .unwrap_or_default()
         }
     };
@@ -110,6 +152,52 @@ impl<D, I> ClientParts<D, I> {
             Auth::Static(_) => Err(Error::NotOAuth),
         }
     }
+}
+
+/// Implements [`HoldsLifecycle`] for a driver type with a `life: SharedLifecycle` field.
+#[macro_export]
+#[doc(hidden)] // Plumbing of the transports (see the crate docs).
+macro_rules! holds_lifecycle {
+    ($driver:ty) => {
+        impl $crate::HoldsLifecycle for $driver {
+            fn life(&self) -> &$crate::SharedLifecycle {
+                &self.life
+            }
+        }
+    };
+}
+
+/// A transport's OAuth driver, as the shared code sees it: it holds the lifecycle.
+pub trait HoldsLifecycle {
+    /// The lifecycle.
+    fn life(&self) -> &SharedLifecycle;
+}
+
+impl<T: HoldsLifecycle> HoldsLifecycle for std::sync::Arc<T> {
+    fn life(&self) -> &SharedLifecycle {
+        (**self).life()
+    }
+}
+
+impl<D: HoldsLifecycle, I> ClientParts<D, I> {
+    /// Answers a call's `Unauthorized(used)` step with the lifecycle's advice.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotOAuth`] for static credentials (which never get that step).
+    pub fn advise(
+        &self,
+        call: &mut Call,
+        used: Fingerprint,
+        now: Timestamp,
+    ) -> Result<CallStep, Error> {
+        Ok(call.handle_advice(self.oauth()?.life().unauthorized(now, used)))
+    }
+}
+
+/// Ends a call at its `Sca(challenge)` step with the handle to resume it.
+pub fn sca_required(call: Call, challenge: ScaChallenge) -> Error {
+    Error::ScaRequired(Box::new(ScaPending::new(call, challenge)))
 }
 
 impl<D, I> std::fmt::Debug for ClientParts<D, I> {

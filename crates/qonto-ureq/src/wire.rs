@@ -10,7 +10,7 @@ use qonto_auth_core::http;
 use qonto_auth_core::lifecycle::{NetworkFailure, SendStage};
 use ureq::Agent;
 
-use qonto_transport::{Clock, TransportConfig};
+use qonto_transport::{Clock, TlsRoots, TransportConfig};
 
 /// What the I/O of a client needs.
 pub(crate) struct Io {
@@ -29,7 +29,46 @@ impl Io {
     }
 
     pub(crate) fn send(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, SendFailure> {
-        execute(&self.agent, self.max_body, request)
+        let answer = execute(&self.agent, self.max_body, request);
+        qonto_transport::trace::answered(&answer);
+        answer
+    }
+}
+
+/// ureq's agent configuration builder, which the user's hook receives.
+type AgentConfig = ureq::config::ConfigBuilder<ureq::typestate::AgentScope>;
+
+impl crate::ClientBuilder {
+    /// Lets `configure` change ureq's agent configuration (a proxy, a local address, pool
+    /// sizes …) before the client is built.
+    ///
+    /// The settings this crate relies on are applied again afterwards, so the hook cannot
+    /// undo them: no redirects, statuses as data, the timeouts and user agent of the
+    /// [`TransportConfig`], and TLS as the crate features and
+    /// [`TransportConfig::tls_roots`] choose (set root certificates there, not in the hook).
+    /// The body cap is enforced when reading.
+    ///
+    /// ```no_run
+    /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let key = qonto_ureq::qonto_auth_core::credentials::ApiKey::parse("login:secret")?;
+    /// let proxy = ureq::Proxy::new("http://proxy.internal:3128")?;
+    /// let client = qonto_ureq::Client::builder(qonto_ureq::qonto_auth_core::Environment::production())
+    ///     .configure_http_client(move |config| config.proxy(Some(proxy.clone())))
+    ///     .api_key(key)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn configure_http_client(
+        mut self,
+        configure: impl Fn(
+            ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
+        ) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.settings.transport.set_http_hook(configure);
+        self
     }
 }
 
@@ -40,7 +79,8 @@ impl Io {
 /// global and per-call timeouts add about a millisecond to every request (measured by
 /// `cargo xtask bench`), the per-phase ones almost nothing.
 pub(crate) fn agent(config: &TransportConfig) -> Agent {
-    Agent::config_builder()
+    let builder = config.apply_http_hook(Agent::config_builder());
+    tls(builder, &config.tls_roots)
         .max_redirects(0)
         .max_redirects_will_error(false)
         .http_status_as_error(false)
@@ -51,6 +91,46 @@ pub(crate) fn agent(config: &TransportConfig) -> Agent {
         .user_agent(config.user_agent.as_str())
         .build()
         .new_agent()
+}
+
+/// The TLS provider the features choose: rustls whenever the `rustls` feature is on, else
+/// native-tls (ureq never picks native-tls on its own: without this, a build with only
+/// `native-tls` panicked on its first HTTPS request).
+#[cfg(feature = "rustls")]
+const PROVIDER: ureq::tls::TlsProvider = ureq::tls::TlsProvider::Rustls;
+#[cfg(all(feature = "native-tls", not(feature = "rustls")))]
+const PROVIDER: ureq::tls::TlsProvider = ureq::tls::TlsProvider::NativeTls;
+
+/// The provider and the roots of trust of [`TlsRoots`].
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+fn tls(builder: AgentConfig, roots: &TlsRoots) -> AgentConfig {
+    use std::sync::Arc;
+    use ureq::tls::{Certificate, RootCerts, TlsConfig};
+
+    let roots = match roots {
+        TlsRoots::Platform => RootCerts::PlatformVerifier,
+        TlsRoots::Custom(bundle) => RootCerts::Specific(Arc::new(
+            bundle
+                .certificates()
+                .map(|der| Certificate::from_der(der).to_owned())
+                .collect(),
+        )),
+        // `TlsRoots` may grow: anything else is the default, Mozilla's roots.
+        _ => RootCerts::WebPki,
+    };
+    builder.tls_config(
+        TlsConfig::builder()
+            .provider(PROVIDER)
+            .root_certs(roots)
+            .build(),
+    )
+}
+
+/// Without a TLS feature there is nothing to choose: HTTPS requests are refused in
+/// [`execute`].
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+fn tls(builder: AgentConfig, _roots: &TlsRoots) -> AgentConfig {
+    builder
 }
 
 /// Sends a request described by the core and reads the whole response.
@@ -64,6 +144,14 @@ pub(crate) fn execute(
     request: Request<Vec<u8>>,
 ) -> Result<Response<Vec<u8>>, SendFailure> {
     let (mut parts, body) = request.into_parts();
+    if !cfg!(any(feature = "rustls", feature = "native-tls"))
+        && parts.uri.scheme() == Some(&http::uri::Scheme::HTTPS)
+    {
+        return Err(SendFailure::Failed(NetworkFailure {
+            stage: SendStage::NotSent,
+            description: "HTTPS needs a TLS feature of qonto-ureq (rustls or native-tls)".into(),
+        }));
+    }
     // The methods the API uses; anything else is refused before a connection is opened.
     let bodiless = match parts.method.as_str() {
         "GET" | "HEAD" | "DELETE" => body.is_empty(),
