@@ -1,7 +1,7 @@
 //! Writes behind strong customer authentication and idempotency keys, against qonto-mock's
 //! `POST /v2/sepa/transfers`: approval, denial, expiry, no paired device, an unusable session,
-//! the sms-otp method, and replay of a kept answer. The transports' waits move the mock's
-//! clock (see `Kind::for_mock`), so a 15-minute session takes no real time.
+//! the sms-otp method, replay of a kept answer, and opted-in retries. The transports' waits
+//! move the mock's clock (see `Kind::for_mock`), so a 15-minute session takes no real time.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use qonto_e2e::driver::{Client, Kind};
 use qonto_e2e::issued_tokens_for;
 use qonto_mock::{MockConfig, MockServer, ScaDecision, ScaSetup};
 use qonto_store::MemoryStore;
-use qonto_ureq::{CallSpec, Error, ScaPending, ScaPreference};
+use qonto_ureq::{CallSpec, Error, RetryPolicy, ScaPending, ScaPreference};
 use serde_json::{Value, json};
 
 use crate::support::{mock, oauth_on, start};
@@ -26,6 +26,8 @@ scenarios!(
     an_unusable_session_is_a_412,
     sms_otp_replays_with_the_code,
     an_idempotency_key_gets_the_first_answer_back,
+    opted_in_retries_ride_out_server_errors,
+    a_write_that_may_have_been_sent_is_retried_only_with_its_key,
 );
 
 const TRANSFERS: &str = "/v2/sepa/transfers";
@@ -241,4 +243,68 @@ fn an_idempotency_key_gets_the_first_answer_back(kind: Kind) {
     client.call_with_sca(transfer(), |_| {}).unwrap();
     client.call_with_sca(transfer(), |_| {}).unwrap();
     assert_eq!(mock.transfers_created(), 3);
+}
+
+fn opted_in_retries_ride_out_server_errors(kind: Kind) {
+    let mock = mock();
+    let client = kind.api_key_client(&mock, None);
+    let organization = || CallSpec::new(Method::GET, "/v2/organization");
+    // Off by default: the first 503 is the answer.
+    mock.faults().fail_next(1, 503);
+    assert_eq!(
+        client.call(organization()).unwrap_err().code(),
+        "server_error"
+    );
+    // Opted in: two 503s, then the answer; the waits move the
+    // mock's clock (capped exponential backoff), not real time.
+    mock.faults().fail_next(2, 503);
+    let started = mock.clock().now();
+    let answer = client
+        .call(organization().retry(RetryPolicy::attempts(3)))
+        .expect("the third attempt answers");
+    assert_eq!(answer.status, 200);
+    let waited = mock.clock().now().duration_since(started).unwrap();
+    assert!(
+        waited >= Duration::from_millis(500),
+        "backed off: {waited:?}"
+    );
+    assert!(waited <= Duration::from_secs(3), "capped: {waited:?}");
+    // Never more attempts than allowed.
+    mock.faults().fail_next(5, 502);
+    let err = client
+        .call(organization().retry(RetryPolicy::attempts(3)))
+        .unwrap_err();
+    assert_eq!(err.code(), "server_error");
+    mock.faults().clear();
+}
+
+fn a_write_that_may_have_been_sent_is_retried_only_with_its_key(kind: Kind) {
+    let setup = ScaSetup {
+        auto_decision: Some(ScaDecision::Allow),
+        ..ScaSetup::default()
+    };
+    let mock = start(MockConfig::default().with_sca(setup));
+    let client = writer(kind, &mock);
+    // The connection drops after the request was read: it may have been executed.
+    mock.faults().drop_next_connections(1);
+    let err = client
+        .call_with_sca(
+            transfer()
+                .without_idempotency_key()
+                .retry(RetryPolicy::attempts(3)),
+            |_| {},
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        "network_error",
+        "a keyless write is not sent again"
+    );
+    // With its key (the default), the same drop is retried and the key makes it safe.
+    mock.faults().drop_next_connections(1);
+    let answer = client
+        .call_with_sca(transfer().retry(RetryPolicy::attempts(3)), |_| {})
+        .expect("retried with its key");
+    assert_eq!(answer.status, 200);
+    assert_eq!(mock.transfers_created(), 1);
 }
