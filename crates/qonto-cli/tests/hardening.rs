@@ -173,35 +173,11 @@ fn a_token_endpoint_repeating_the_form_never_shows_the_secrets() {
 #[test]
 fn a_pasted_login_whose_exchange_is_echoed_never_shows_the_code() {
     let server = echoing_oauth();
-    let dir = config_dir("echo-paste");
-    let mut command = qonto_at(&server.url, &dir);
-    oauth_env(&mut command)
-        .args(["auth", "login", "--paste"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().unwrap();
-    // The state is in the printed URL; read it, then paste a redirect with a sentinel code.
-    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let url = std::io::BufRead::lines(&mut stderr)
-        .map(Result::unwrap)
-        .find(|l| l.starts_with("http"))
-        .unwrap();
-    let state = url
-        .split("state=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap();
-    let pasted = format!("http://localhost:18920/callback?code=ory_ac_{SENTINEL}&state={state}");
-    writeln!(child.stdin.take().unwrap(), "{pasted}").unwrap();
-    let output = child.wait_with_output().unwrap();
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
-    let all = format!("{}{rest}", String::from_utf8_lossy(&output.stdout));
+    let (code, stdout, stderr) =
+        paste_login(&server.url, "echo-paste", &format!("ory_ac_{SENTINEL}"));
+    let all = format!("{stdout}{stderr}");
     assert!(!all.contains(SENTINEL), "{all}");
-    assert_eq!(output.status.code(), Some(5), "{all}");
+    assert_eq!(code, Some(5), "{all}");
 }
 
 #[test]
@@ -472,14 +448,23 @@ fn a_login_granted_no_refresh_token_despite_offline_access_says_so() {
             r#"{"access_token":"ory_at_short","expires_in":3600,"token_type":"bearer"}"#,
         )
     });
-    let dir = config_dir("no-refresh-token");
-    let mut command = qonto_at(&server.url, &dir);
+    let (code, _, rest) = paste_login(&server.url, "no-refresh-token", "ory_ac_1");
+    assert_eq!(code, Some(0), "{rest}");
+    assert!(rest.contains("no refresh token was granted"), "{rest}");
+}
+
+/// Runs `qonto auth login --paste` against `server_url`, reads the printed authorize URL for
+/// its state, and pastes a callback carrying `code`; returns the exit code, stdout and stderr.
+fn paste_login(server_url: &str, name: &str, code: &str) -> (Option<i32>, String, String) {
+    let dir = config_dir(name);
+    let mut command = qonto_at(server_url, &dir);
     oauth_env(&mut command)
         .args(["auth", "login", "--paste"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = command.spawn().unwrap();
+    // The state is in the printed URL; read it, then paste a redirect with that state.
     let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
     let url = std::io::BufRead::lines(&mut stderr)
         .map(Result::unwrap)
@@ -492,11 +477,11 @@ fn a_login_granted_no_refresh_token_despite_offline_access_says_so() {
         .split('&')
         .next()
         .unwrap();
-    let pasted = format!("http://localhost:18920/callback?code=ory_ac_1&state={state}");
+    let pasted = format!("http://localhost:18920/callback?code={code}&state={state}");
     writeln!(child.stdin.take().unwrap(), "{pasted}").unwrap();
     let output = child.wait_with_output().unwrap();
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
-    assert_eq!(output.status.code(), Some(0), "{rest}");
-    assert!(rest.contains("no refresh token was granted"), "{rest}");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    (output.status.code(), stdout, rest)
 }
